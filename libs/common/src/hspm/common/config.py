@@ -1,0 +1,42 @@
+"""Typed settings read once from UPPERCASE environment variables."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Fields every service shares; each service subclasses it and adds its own.
+
+    Every variable is prefixed ``HSPM_`` (``HSPM_DATABASE_URL``, ``HSPM_HTTP_PORT``...).
+    The standard ``OTEL_*`` variables are read by the OpenTelemetry SDK itself.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="HSPM_", extra="ignore", frozen=True)
+
+    service_name: str = "hspm"
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8080, ge=0, le=65535)
+    log_level: str = "info"
+    # None means: JSON when stdout is not a terminal.
+    log_json: bool | None = None
+
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
+    db_pool_min: int = Field(2, ge=0, le=200)
+    db_pool_max: int = Field(32, ge=1, le=200)
+    db_acquire_timeout: float = Field(5.0, gt=0)
+    # Only for deployments that keep migrations outside the package.
+    migrations_dir: str | None = None
+
+    amqp_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
+    # Names the exchange, queues and dead-letter queues; tests use a unique one each.
+    amqp_namespace: str = "hspm"
+    amqp_prefetch: int = Field(50, ge=1, le=1000)
+
+    # Key the gateway signs internal principal assertions with; services verify them.
+    internal_secret: SecretStr = Field(default=SecretStr(""))
+
+    # HTTP drain; the consumer drains in parallel, so SIGTERM to exit stays under 10 s.
+    shutdown_timeout: float = Field(5.0, gt=0, le=9)
+    max_body_bytes: int = Field(1_048_576, ge=1024)

@@ -1,0 +1,107 @@
+"""pytest plugin: real PostgreSQL and RabbitMQ, from TEST_* env, loopback or testcontainers.
+
+Order of preference: ``TEST_DATABASE_URL`` / ``TEST_AMQP_URL``; a server answering on
+loopback; a container when a Docker engine answers. In CI (``CI=true``) a missing
+service fails the run instead of skipping it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from hspm.common.db import database_name
+from hspm.common.testing import unique
+
+_PG_LOOPBACK = "postgresql://postgres@127.0.0.1:5432/postgres"
+_AMQP_LOOPBACK = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _docker_available() -> bool:
+    try:
+        import docker  # type: ignore[import-not-found]
+
+        docker.from_env(timeout=2).ping()  # type: ignore[attr-defined]
+    except Exception:
+        return False
+    return True
+
+
+def _missing(what: str) -> None:
+    message = f"no {what}: set TEST_* env, run it on loopback, or start a Docker engine"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def pg_dsn() -> Iterator[str]:
+    """A PostgreSQL server DSN (any database; tests create their own)."""
+    if dsn := os.environ.get("TEST_DATABASE_URL"):
+        yield dsn
+        return
+    if _reachable("127.0.0.1", 5432):
+        yield _PG_LOOPBACK
+        return
+    if not _docker_available():
+        _missing("PostgreSQL")
+    from testcontainers.postgres import PostgresContainer
+
+    with PostgresContainer("postgres:15-alpine", driver=None) as pg:
+        yield pg.get_connection_url()
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> Iterator[str]:
+    """A RabbitMQ URL; tests isolate themselves with a unique namespace."""
+    if url := os.environ.get("TEST_AMQP_URL"):
+        yield url
+        return
+    if _reachable("127.0.0.1", 5672):
+        yield _AMQP_LOOPBACK
+        return
+    if not _docker_available():
+        _missing("RabbitMQ")
+    from testcontainers.rabbitmq import RabbitMqContainer
+
+    with RabbitMqContainer("rabbitmq:3.13-alpine") as mq:
+        p = mq.get_connection_params()
+        yield f"amqp://{p.credentials.username}:{p.credentials.password}@{p.host}:{p.port}/"
+
+
+def _dsn_for(base: str, database: str) -> str:
+    name = database_name(base)
+    head = base[: base.rindex("/" + name)] if base.endswith("/" + name) else base.rstrip("/")
+    return f"{head}/{database}"
+
+
+@pytest_asyncio.fixture
+async def fresh_db(pg_dsn: str) -> AsyncIterator[str]:
+    """A new, empty database for one test; dropped afterwards."""
+    name = unique("hspm_test")
+    dsn = _dsn_for(pg_dsn, name)
+    yield dsn
+    conn = await asyncpg.connect(_dsn_for(pg_dsn, "postgres"))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def amqp_namespace() -> str:
+    """A unique exchange/queue namespace so parallel tests never see each other's events."""
+    return unique("t")

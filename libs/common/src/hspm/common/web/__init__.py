@@ -1,0 +1,20 @@
+"""aiohttp helpers every service is built from."""
+
+from hspm.common.web.app import ServiceState, create_base_app, json_response, request_id_key, state_key
+from hspm.common.web.body import read_model
+from hspm.common.web.openapi import Api
+from hspm.common.web.pagination import PageParams, page_envelope
+from hspm.common.web.principal import principal_of
+
+__all__ = [
+    "Api",
+    "PageParams",
+    "ServiceState",
+    "create_base_app",
+    "json_response",
+    "page_envelope",
+    "principal_of",
+    "read_model",
+    "request_id_key",
+    "state_key",
+]

@@ -1,0 +1,135 @@
+"""A route table that is also the service's OpenAPI 3.1 document."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from hspm.common.web.app import json_response
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_PARAM = re.compile(r"\{(\w+)(?::[^}]*)?\}")
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "message": {"type": "string"},
+        "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+        "request_id": {"type": "string"},
+    },
+}
+
+
+@dataclass
+class Operation:
+    method: str
+    path: str
+    summary: str
+    tag: str
+    request: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    permission: str | None
+    query: list[str]
+
+
+@dataclass
+class Api:
+    """Register a route once; get both the aiohttp route and its OpenAPI operation."""
+
+    title: str
+    version: str = "1.0.0"
+    operations: list[Operation] = field(default_factory=list)
+
+    def route(
+        self,
+        router: web.UrlDispatcher,
+        method: str,
+        path: str,
+        handler: Handler,
+        summary: str,
+        *,
+        tag: str,
+        request: type[BaseModel] | None = None,
+        response: type[BaseModel] | None = None,
+        status: int = 200,
+        permission: str | None = None,
+        query: list[str] | None = None,
+    ) -> None:
+        router.add_route(method, path, handler)
+        self.operations.append(
+            Operation(method, path, summary, tag, request, response, status, permission, query or [])
+        )
+
+    def document(self) -> dict[str, Any]:
+        models = {m for op in self.operations for m in (op.request, op.response) if m is not None}
+        _, schema = models_json_schema(
+            [(m, "validation") for m in sorted(models, key=lambda m: m.__name__)],
+            ref_template="#/components/schemas/{model}",
+        )
+        schemas = dict(schema.get("$defs", {}))
+        schemas["Problem"] = PROBLEM_SCHEMA
+        paths: dict[str, dict[str, Any]] = {}
+        for op in self.operations:
+            oapath = _PARAM.sub(r"{\1}", op.path)
+            paths.setdefault(oapath, {})[op.method.lower()] = _operation(op, oapath)
+        return {
+            "openapi": "3.1.0",
+            "info": {"title": self.title, "version": self.version},
+            "paths": paths,
+            "components": {
+                "schemas": schemas,
+                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            },
+        }
+
+    def handler(self) -> Handler:
+        async def openapi(_: web.Request) -> web.Response:
+            return json_response(self.document())
+
+        return openapi
+
+
+def _operation(op: Operation, path: str) -> dict[str, Any]:
+    params: list[dict[str, Any]] = [
+        {"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+        for n in _PARAM.findall(path)
+    ]
+    params += [{"name": q, "in": "query", "required": False, "schema": {"type": "string"}} for q in op.query]
+    ok: dict[str, Any] = {"description": "Success"}
+    if op.response is not None:
+        ok["content"] = {
+            "application/json": {"schema": {"$ref": f"#/components/schemas/{op.response.__name__}"}}
+        }
+    problem = {
+        "description": "Problem",
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+    out: dict[str, Any] = {
+        "summary": op.summary,
+        "tags": [op.tag],
+        "operationId": f"{op.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', path.lower()).strip('_')}",
+        "parameters": params,
+        "responses": {str(op.status): ok, "default": problem},
+    }
+    if op.permission:
+        out["description"] = f"Requires `{op.permission}` (or ownership where the resource has an owner)."
+        out["security"] = [{"bearer": []}]
+    if op.request is not None:
+        out["requestBody"] = {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{op.request.__name__}"}}
+            },
+        }
+    return out

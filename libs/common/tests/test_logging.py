@@ -1,0 +1,116 @@
+"""JSON logging: one object per line on stdout, context fields, no frame locals.
+
+Each scenario configures logging in a fresh interpreter, so stdout is captured whole
+and the test process's own logging is untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from typing import Any
+
+import pytest
+
+Records = dict[str, dict[str, Any]]
+
+SECRET = "sk_live_do_not_log_me_42"
+
+SCRIPT = textwrap.dedent(
+    f"""
+    import logging
+    import structlog
+    from hspm.common.logging import configure_logging
+
+    configure_logging("catalog", level="info", json=True)
+    log = structlog.get_logger("test")
+
+    log.info("before.bind", n=1)
+    structlog.contextvars.bind_contextvars(request_id="req-123")
+    log.info("after.bind", user="ada")
+    log.debug("too.quiet")
+
+    def charge(card):
+        api_key = "{SECRET}"
+        raise ValueError("card declined")
+
+    try:
+        charge("4111")
+    except ValueError:
+        log.exception("payment.failed")
+
+    logging.getLogger("some.library").warning("stdlib %s", "line")
+    logging.getLogger("aiohttp.access").info("access log line")
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def output() -> subprocess.CompletedProcess[str]:
+    """The script's run, shared by the scenarios below (each only reads it)."""
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture
+def lines(output: subprocess.CompletedProcess[str]) -> list[str]:
+    return output.stdout.splitlines()
+
+
+@pytest.fixture
+def records(lines: list[str]) -> Records:
+    return {r["event"]: r for r in map(json.loads, lines)}
+
+
+class TestJsonLines:
+    def test_every_stdout_line_is_one_json_object(
+        self, output: subprocess.CompletedProcess[str], lines: list[str]
+    ) -> None:
+        assert output.stderr == ""
+        assert len(lines) == 4
+        assert all(isinstance(json.loads(line), dict) for line in lines)
+
+    def test_standard_fields(self, records: Records) -> None:
+        record = records["after.bind"]
+        assert record["level"] == "info"
+        assert record["service"] == "catalog"
+        assert record["user"] == "ada"
+        assert record["timestamp"].endswith("Z")
+
+    def test_request_id_only_once_bound(self, records: Records) -> None:
+        by_event = records
+        assert "request_id" not in by_event["before.bind"]
+        assert by_event["after.bind"]["request_id"] == "req-123"
+
+    def test_level_filters(self, records: Records) -> None:
+        assert "too.quiet" not in records
+
+    def test_stdlib_logging_is_rendered_the_same_way(self, records: Records) -> None:
+        by_event = records
+        record = by_event["stdlib line"]
+        assert (record["level"], record["service"], record["request_id"]) == (
+            "warning",
+            "catalog",
+            "req-123",
+        )
+        assert "access log line" not in by_event
+
+
+class TestExceptions:
+    def test_traceback_is_logged_as_structured_frames(self, records: Records) -> None:
+        record = records["payment.failed"]
+        assert record["level"] == "error"
+        (exc,) = record["exception"]
+        assert (exc["exc_type"], exc["exc_value"]) == ("ValueError", "card declined")
+        assert [f["name"] for f in exc["frames"]][-1] == "charge"
+
+    def test_frame_locals_are_never_logged(self, lines: list[str], records: Records) -> None:
+        record = records["payment.failed"]
+        assert all("locals" not in frame for frame in record["exception"][0]["frames"])
+        assert SECRET not in "\n".join(lines)
+        assert "4111" not in "\n".join(lines)

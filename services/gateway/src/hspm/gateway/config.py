@@ -1,0 +1,75 @@
+"""The gateway's settings: where each service lives, and the edge's limits."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, field_validator
+
+from hspm.common.config import ServiceSettings
+
+# The services the gateway routes to, in the order their OpenAPI documents merge.
+SERVICES = ("identity", "catalog", "curation", "licensing", "notifier", "web")
+
+
+class Settings(ServiceSettings):
+    """``HSPM_*`` variables; an empty ``HSPM_<SERVICE>_URL`` means "not deployed"."""
+
+    service_name: str = "gateway"
+    http_port: int = Field(8080, ge=0, le=65535)
+
+    identity_url: str | None = "http://127.0.0.1:8081"
+    catalog_url: str | None = "http://127.0.0.1:8082"
+    curation_url: str | None = "http://127.0.0.1:8083"
+    licensing_url: str | None = "http://127.0.0.1:8085"
+    notifier_url: str | None = "http://127.0.0.1:8086"
+    web_url: str | None = "http://127.0.0.1:8087"
+
+    # Must equal identity's HSPM_PUBLIC_URL: tokens name it as their issuer.
+    token_issuer: str = "http://127.0.0.1:8080"
+    cors_origins: str = "*"
+    # Peers whose X-Forwarded-For is believed (IPs or CIDRs, comma separated).
+    trusted_proxies: str = ""
+
+    rate_limit_per_minute: int = Field(1200, ge=1)
+    rate_limit_burst: int = Field(200, ge=1)
+    rate_limit_max_clients: int = Field(100_000, ge=100)
+
+    principal_cache_seconds: float = Field(30.0, ge=0)
+    upstream_timeout: float = Field(30.0, gt=0)
+    # An unknown key id refetches identity's JWKS at most this often (key rotation).
+    jwks_refetch_seconds: float = Field(30.0, ge=0)
+    openapi_cache_seconds: float = Field(60.0, ge=0)
+
+    internal_secret: SecretStr
+
+    @field_validator(
+        "identity_url",
+        "catalog_url",
+        "curation_url",
+        "licensing_url",
+        "notifier_url",
+        "web_url",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_absent(cls, value: object) -> object:
+        """An empty URL switches the service off; a trailing slash is dropped."""
+        if isinstance(value, str):
+            value = value.strip().rstrip("/")
+            return value or None
+        return value
+
+    @field_validator("internal_secret")
+    @classmethod
+    def _secret_is_set(cls, value: SecretStr) -> SecretStr:
+        """Without it no service would believe the gateway; refuse to start."""
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("HSPM_INTERNAL_SECRET must be set (at least 16 characters)")
+        return value
+
+    def upstreams(self) -> dict[str, str | None]:
+        """Base URL of each service, ``None`` where it is not deployed."""
+        return {name: getattr(self, f"{name}_url") for name in SERVICES}
+
+    def origins(self) -> frozenset[str]:
+        """The CORS origins list; ``{"*"}`` allows any origin."""
+        return frozenset(o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip())

@@ -1,0 +1,63 @@
+"""The public URL map: which service owns each path, and the gateway's own pages."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hspm.gateway import docs, keys, openapi, proxy
+from hspm.gateway.routing import Rule
+
+RULES = (
+    # identity
+    Rule("/users", "identity"),
+    Rule("/groups", "identity"),
+    Rule("/roles", "identity"),
+    Rule("/identity_providers", "identity"),
+    Rule("/identity_providers/{id}/redirect", "identity", json_only=False),
+    Rule("/sessions", "identity", json_only=False),
+    Rule("/session", "identity"),
+    Rule("/status", "identity"),
+    Rule("/.well-known/jwks.json", "identity"),
+    Rule("/api_tokens", "identity"),
+    # catalog
+    Rule("/products", "catalog"),
+    Rule("/interfaces", "catalog"),
+    Rule("/sub_products", "catalog"),
+    Rule("/badges", "catalog"),
+    # curation
+    Rule("/products/{product_id}/builds/{build_id}/validations", "curation"),
+    Rule("/reviews", "curation"),
+    Rule("/recalls", "curation"),
+    # licensing
+    Rule("/products/{product_id}/licenses", "licensing"),
+    Rule("/licenses", "licensing"),
+    Rule("/entitlements", "licensing"),
+    Rule("/vouchers", "licensing"),
+    Rule("/attempts", "licensing"),
+    Rule("/authorizations", "licensing"),
+    # notifier
+    Rule("/users/{user_id}/platforms", "notifier"),
+    Rule("/platforms", "notifier"),
+    Rule("/instances", "notifier"),
+    Rule("/websocket", "notifier", json_only=False, websocket=True),
+    Rule("/websockets", "notifier", json_only=False, websocket=True),
+    # web
+    Rule("/ui", "web", json_only=False),
+)
+
+
+def setup_routes(app: web.Application) -> None:
+    """The gateway's own pages, then each top-level segment a service owns.
+
+    ``/x`` and ``/x/{tail}`` rather than one ``/x{tail}``: aiohttp indexes routes by their
+    literal prefix, so these resolve by lookup instead of a regex per registered route.
+    """
+    router = app.router
+    router.add_get("/", docs.root)
+    router.add_get("/openapi.json", openapi.serve)
+    router.add_get("/docs", docs.index)
+    router.add_get("/docs/init.js", docs.initializer)
+    router.add_get("/docs/static/{name}", docs.asset)
+    for first in app[keys.routes].first_segments():
+        router.add_route("*", f"/{first}", proxy.handle)
+        router.add_route("*", f"/{first}/{{tail:.*}}", proxy.handle)

@@ -1,0 +1,29 @@
+"""System tests start the marketplace as real processes (``hspm.devstack``)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import orjson
+import pytest
+import pytest_asyncio
+from hspm.devstack.stack import Stack
+from hspm.devstack.testing import drop_stack_state, start_stack
+
+from hspm.common.testing import unique
+
+
+@pytest_asyncio.fixture(scope="session")
+async def stack(tmp_path_factory: pytest.TempPathFactory, pg_dsn: str, amqp_url: str) -> AsyncIterator[Stack]:
+    """One private marketplace for the system tests: own ports, databases, namespace."""
+    running = await start_stack(tmp_path_factory.mktemp("stack"), unique("sys"), pg_dsn, amqp_url)
+    yield running
+    await running.stop()
+    await drop_stack_state(running.config)
+
+
+@pytest.fixture(scope="session")
+def tokens(stack: Stack) -> dict[str, str]:
+    """The demo personas' API tokens, as `make up` writes them."""
+    data: dict[str, str] = orjson.loads((stack.config.state_dir / "dev-tokens.json").read_bytes())
+    return data

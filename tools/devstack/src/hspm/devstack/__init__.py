@@ -1,0 +1,1 @@
+"""The local stack: every service as a process, with demo data, on one machine."""

@@ -1,0 +1,48 @@
+"""Private stacks for system tests: start one, and remove every trace of it afterwards."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import aio_pika
+import asyncpg
+from hspm.devstack.stack import SERVICES, Stack, StackConfig
+
+
+async def start_stack(
+    state_dir: Path, tag: str, pg_dsn: str, amqp_url: str, extra_env: dict[str, str] | None = None
+) -> Stack:
+    """Start and seed a stack with its own ports, databases and AMQP namespace."""
+    config = StackConfig.isolated(state_dir, tag)
+    config.extra_env.update(extra_env or {})
+    config.pg_url = pg_dsn.rsplit("/", 1)[0]
+    config.amqp_url = amqp_url
+    stack = Stack(config)
+    try:
+        await stack.start(timeout=90)
+        await stack.seed()
+    except BaseException:
+        await stack.stop()
+        await drop_stack_state(config)
+        raise
+    return stack
+
+
+async def drop_stack_state(config: StackConfig) -> None:
+    """Drop the stack's databases and exchanges (its queues are auto-deleted or drained)."""
+    conn = await asyncpg.connect(f"{config.pg_url}/postgres")
+    try:
+        for spec in SERVICES:
+            if spec.database:
+                await conn.execute(
+                    f'DROP DATABASE IF EXISTS "{config.database_prefix}_{spec.name}" WITH (FORCE)'
+                )
+    finally:
+        await conn.close()
+    connection = await aio_pika.connect(config.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        for name in (f"{config.amqp_namespace}.events", f"{config.amqp_namespace}.dlx"):
+            with contextlib.suppress(Exception):
+                await channel.exchange_delete(name)
