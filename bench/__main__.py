@@ -9,10 +9,10 @@ import tempfile
 from pathlib import Path
 
 import orjson
-from hspm.devstack.testing import drop_stack_state, start_stack
 
 from bench import gateway
 from hspm.common.testing import unique
+from hspm.devstack.testing import drop_stack_state, start_stack
 
 PG = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 AMQP = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")

@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
-from hspm.devstack.stack import Stack
 
 from bench.wrk import Run, median_run, wrk
 from hspm.common.auth import Principal, sign_assertion
+from hspm.devstack.stack import Stack
 
 ROUNDS = 3
 TARGET_RATIO = 0.70

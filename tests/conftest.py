@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 import orjson
 import pytest
 import pytest_asyncio
-from hspm.devstack.stack import Stack
-from hspm.devstack.testing import drop_stack_state, start_stack
 
 from hspm.common.testing import unique
+from hspm.devstack.stack import Stack
+from hspm.devstack.testing import drop_stack_state, start_stack
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -94,7 +94,8 @@ class TestDockerfile:
                 assert users[-1] == "10001:10001", stage.splitlines()[0]
         assert re.search(r"^STOPSIGNAL\s+SIGTERM", text, re.MULTILINE)
         assert re.search(r"^HEALTHCHECK\s", text, re.MULTILINE)
-        assert 'exec /app/.venv/bin/python -m \\"hspm.${HSPM_SERVICE}\\"' in text, "the service is PID 1 after exec"
+        # exec: the service, not a shell, is the process that receives SIGTERM.
+        assert 'exec /app/.venv/bin/python -m \\"hspm.${HSPM_SERVICE}\\"' in text
 
     @pytest.mark.parametrize("service", SERVICES)
     def test_compose_builds_each_service_from_it(self, service: str) -> None:

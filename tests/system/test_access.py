@@ -6,9 +6,9 @@ from typing import Any
 
 import aiohttp
 import pytest
-from hspm.devstack.stack import Stack
 
 from hspm.common.testing import wait_for
+from hspm.devstack.stack import Stack
 
 pytestmark = pytest.mark.system
 

@@ -8,10 +8,10 @@ from typing import Any
 import aiohttp
 import jwt
 import pytest
-from hspm.devstack.login import LoginFailed, browser_login
-from hspm.devstack.stack import Stack
 
 from hspm.common.testing import wait_for
+from hspm.devstack.login import LoginFailed, browser_login
+from hspm.devstack.stack import Stack
 
 pytestmark = pytest.mark.system
 

@@ -18,11 +18,11 @@ import aiohttp
 import orjson
 import pytest
 import pytest_asyncio
-from hspm.devstack.stack import Stack
-from hspm.devstack.testing import drop_stack_state, start_stack
 
 from hspm.common.auth import sign_assertion
 from hspm.common.testing import unique, user
+from hspm.devstack.stack import Stack
+from hspm.devstack.testing import drop_stack_state, start_stack
 
 pytestmark = pytest.mark.system
 

@@ -144,7 +144,7 @@ async def seed_demo(args: argparse.Namespace) -> None:
     out.chmod(0o600)
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m hspm.identity")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="run the HTTP service (default)")
@@ -157,7 +157,11 @@ def main(argv: list[str] | None = None) -> None:
     seed.add_argument("--client-id", required=True)
     seed.add_argument("--client-secret", required=True)
     seed.add_argument("--tokens-file", required=True)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     if args.command in (None, "serve"):
         serve()
     elif args.command == "generate-key":

@@ -196,30 +196,34 @@ class Stack:
                         raise TimeoutError(f"not ready after {timeout}s: {', '.join(pending)}")
                     await asyncio.sleep(0.2)
 
+    def seed_argv(self, tokens: Path) -> list[str]:
+        """identity's seed command; ``--name=value`` because a random secret may start with "-"."""
+        return [
+            sys.executable,
+            "-m",
+            "hspm.identity",
+            "seed-demo",
+            f"--accounts={OIDC_DIR / 'accounts.json'}",
+            f"--oidc-issuer={self.config.oidc_issuer}",
+            f"--client-id={OIDC_CLIENT_ID}",
+            f"--client-secret={self.oidc_client_secret}",
+            f"--tokens-file={tokens}",
+        ]
+
     async def seed(self) -> Path:
         """Seed the demo personas through identity's CLI; returns the tokens file."""
         tokens = self.config.state_dir / "dev-tokens.json"
         spec = next(s for s in SERVICES if s.name == "identity")
         proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "hspm.identity",
-            "seed-demo",
-            "--accounts",
-            str(OIDC_DIR / "accounts.json"),
-            "--oidc-issuer",
-            self.config.oidc_issuer,
-            "--client-id",
-            OIDC_CLIENT_ID,
-            "--client-secret",
-            self.oidc_client_secret,
-            "--tokens-file",
-            str(tokens),
+            *self.seed_argv(tokens),
             env=self.service_env(spec),
             cwd=str(REPO),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
         )
-        if await proc.wait() != 0:
-            raise RuntimeError("seeding the demo data failed")
+        output, _ = await proc.communicate()
+        if proc.returncode != 0:
+            raise RuntimeError(f"seeding the demo data failed:\n{output.decode(errors='replace')[-3000:]}")
         return tokens
 
     async def stop(self) -> dict[str, float]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import aio_pika
 import asyncpg
+
 from hspm.devstack.stack import SERVICES, Stack, StackConfig
 
 
