@@ -89,3 +89,10 @@ class TestRoleChangesTakeEffect:
             return (await _call(stack, "GET", "/users", tokens["customer"]))[0] == 403
 
         await wait_for(refused_again, timeout=5)
+
+
+class TestServicesNotYetDeployed:
+    async def test_their_routes_say_not_available(self, stack: Stack) -> None:
+        async with aiohttp.ClientSession() as http, http.get(f"{stack.config.gateway_url}/products") as resp:
+            assert resp.status == 503
+            assert "catalog service is not available" in (await resp.json(content_type=None))["detail"]
