@@ -18,7 +18,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from hspm.common import events
 from hspm.common.events import EVENT_TYPES, Event, UnknownEventType, parse
@@ -53,9 +53,14 @@ def _sample_value(annotation: Any) -> Any:
         return _sample_value(next(a for a in typing.get_args(annotation) if a is not type(None)))
     if origin is list:
         return [_sample_value(typing.get_args(annotation)[0])]
-    samples: dict[Any, Any] = {UUID: uuid4(), str: "sample", bool: True, int: 7}
+    samples: dict[Any, Any] = {
+        UUID: uuid4(), str: "sample", bool: True, int: 7, datetime: datetime(2026, 1, 2, tzinfo=UTC)
+    }
     if annotation in samples:
         return samples[annotation]
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        # Nested parts of an event (a build's configurations): every field set as well.
+        return annotation(**{n: _sample_value(f.annotation) for n, f in annotation.model_fields.items()})
     raise AssertionError(f"add a sample for {annotation!r} to _sample_value")
 
 

@@ -1,0 +1,1 @@
+"""HSP Marketplace catalog service."""

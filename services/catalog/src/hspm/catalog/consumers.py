@@ -1,0 +1,12 @@
+"""Events the catalog follows: identity's user deletions and curation's decisions."""
+
+from __future__ import annotations
+
+from hspm.catalog.builds.consumers import on_build_review_changed
+from hspm.catalog.products.consumers import on_user_deleted
+from hspm.common.events import curation, identity
+
+HANDLERS = {
+    identity.UserDeleted: on_user_deleted,
+    curation.BuildReviewChanged: on_build_review_changed,
+}

@@ -1,0 +1,157 @@
+"""Catalog tests: one database per session, emptied before each test; personas as principals."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+import orjson
+import pytest
+import pytest_asyncio
+from aiohttp.test_utils import TestClient, TestServer
+
+from hspm.catalog.app import create_app
+from hspm.catalog.config import Settings
+from hspm.common.auth import Principal
+from hspm.common.testing import TEST_INTERNAL_SECRET, as_headers, unique
+
+PUBLIC_URL = "http://marketplace.test"
+OPERATOR_KEYS = frozenset(
+    f"{r}.{v}"
+    for r, verbs in {
+        "products": ("create", "read", "update", "delete", "publish"),
+        "builds": ("create", "read", "update", "delete", "validate"),
+        "badges": ("create", "read", "update", "delete", "award"),
+        "interfaces": ("create", "read", "update", "delete"),
+        "sub_products": ("create", "read", "update", "delete"),
+    }.items()
+    for v in verbs
+)
+_NO_BODY = object()
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+    headers: Any
+
+    def __repr__(self) -> str:
+        return f"Reply({self.status}, {self.body!r})"
+
+    @property
+    def errors(self) -> dict[str, list[str]]:
+        assert isinstance(self.body, dict), self
+        errors: dict[str, list[str]] = self.body.get("errors", {})
+        return errors
+
+
+def persona(keys: frozenset[str] | set[str] = frozenset(), user_id: UUID | None = None, name: str = "P") -> Principal:
+    return Principal(kind="user", user_id=user_id or uuid4(), session_id=uuid4(), name=name, permissions=frozenset(keys))
+
+
+@dataclass
+class Catalog:
+    """The running catalog, its personas and its database."""
+
+    client: TestClient
+    dsn: str
+    admin: Principal = field(default_factory=lambda: persona({"everything.manage"}, name="Admin"))
+    operator: Principal = field(default_factory=lambda: persona(OPERATOR_KEYS, name="Operator"))
+    # The ISV persona owns what it creates: implicit owner rights, only products.create.
+    isv: Principal = field(default_factory=lambda: persona({"products.create", "validations.create"}, name="ISV"))
+    other_isv: Principal = field(default_factory=lambda: persona({"products.create"}, name="Other ISV"))
+    customer: Principal = field(default_factory=lambda: persona({"validations.create"}, name="Customer"))
+    anonymous: None = None
+    _conn: asyncpg.Connection | None = None
+
+    async def request(self, method: str, path: str, who: Principal | None = None, json: Any = _NO_BODY, **kw: Any) -> Reply:
+        headers = dict(kw.pop("headers", {}))
+        if who is not None:
+            headers.update(as_headers(who))
+        if json is not _NO_BODY:
+            kw["data"] = orjson.dumps(json)
+            headers.setdefault("Content-Type", "application/json")
+        async with self.client.request(method, path, headers=headers, **kw) as resp:
+            raw = await resp.read()
+            ctype = resp.headers.get("Content-Type", "")
+            body: Any = orjson.loads(raw) if raw and "json" in ctype else raw
+            return Reply(resp.status, body, resp.headers)
+
+    async def get(self, path: str, who: Principal | None = None, **kw: Any) -> Reply:
+        return await self.request("GET", path, who, **kw)
+
+    async def post(self, path: str, who: Principal | None = None, json: Any = _NO_BODY, **kw: Any) -> Reply:
+        return await self.request("POST", path, who, json, **kw)
+
+    async def put(self, path: str, who: Principal | None = None, json: Any = _NO_BODY, **kw: Any) -> Reply:
+        return await self.request("PUT", path, who, json, **kw)
+
+    async def patch(self, path: str, who: Principal | None = None, json: Any = _NO_BODY, **kw: Any) -> Reply:
+        return await self.request("PATCH", path, who, json, **kw)
+
+    async def delete(self, path: str, who: Principal | None = None, **kw: Any) -> Reply:
+        return await self.request("DELETE", path, who, **kw)
+
+    async def db(self) -> asyncpg.Connection:
+        if self._conn is None:
+            self._conn = await asyncpg.connect(self.dsn)
+        return self._conn
+
+    async def events(self, since: int = 0) -> list[tuple[str, dict[str, Any]]]:
+        """Outbox rows written after id ``since``: ``(type, body)``."""
+        rows = await (await self.db()).fetch("SELECT type, body FROM outbox WHERE id > $1 ORDER BY id", since)
+        return [(r["type"], orjson.loads(r["body"])) for r in rows]
+
+    async def outbox_mark(self) -> int:
+        return int(await (await self.db()).fetchval("SELECT coalesce(max(id), 0) FROM outbox"))
+
+    async def reset(self) -> None:
+        await (await self.db()).execute(
+            "TRUNCATE products, badges, interfaces, outbox, processed_events CASCADE"
+        )
+
+    async def make_product(self, who: Principal | None = None, **fields: Any) -> dict[str, Any]:
+        body = {"name": f"Product {uuid4().hex[:8]}", "description": "A test product.", **fields}
+        r = await self.post("/products", who or self.isv, {"product": body})
+        assert r.status == 201, r
+        return r.body  # type: ignore[no-any-return]
+
+
+def settings(dsn: str, amqp_url: str, namespace: str, **overrides: Any) -> Settings:
+    return Settings(
+        database_url=dsn, amqp_url=amqp_url, amqp_namespace=namespace, internal_secret=TEST_INTERNAL_SECRET,
+        public_url=PUBLIC_URL, db_pool_min=1, db_pool_max=4, **overrides,
+    )
+
+
+@pytest_asyncio.fixture(scope="session")
+async def catalog_service(pg_dsn: str, amqp_url: str) -> AsyncIterator[Catalog]:
+    name = unique("hspm_test_catalog")
+    dsn = pg_dsn.rsplit("/", 1)[0] + "/" + name
+    app = create_app(settings(dsn, amqp_url, unique("tcat")))
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    service = Catalog(client=client, dsn=dsn)
+    yield service
+    if service._conn is not None:
+        await service._conn.close()
+    await client.close()
+    conn = await asyncpg.connect(pg_dsn.rsplit("/", 1)[0] + "/postgres")
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest_asyncio.fixture
+async def catalog(catalog_service: Catalog) -> Catalog:
+    """The catalog, emptied of products, badges, interfaces and events."""
+    await catalog_service.reset()
+    return catalog_service
+
+
+pytestmark = pytest.mark.integration
