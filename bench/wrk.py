@@ -31,12 +31,16 @@ def _parse(out: str) -> Run:
     return Run(rps, pct["50"], pct["99"], errors)
 
 
-async def wrk(url: str, headers: dict[str, str], seconds: int = 8, connections: int = 64) -> Run:
+async def wrk(
+    url: str, headers: dict[str, str], seconds: int = 8, connections: int = 64, script: str | None = None
+) -> Run:
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed: run `make deps`")
     argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
     for name, value in headers.items():
         argv += ["-H", f"{name}: {value}"]
+    if script is not None:
+        argv += ["-s", script]
     proc = await asyncio.create_subprocess_exec(*argv, url, stdout=asyncio.subprocess.PIPE)
     out, _ = await proc.communicate()
     return _parse(out.decode())

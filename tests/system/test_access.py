@@ -93,6 +93,6 @@ class TestRoleChangesTakeEffect:
 
 class TestServicesNotYetDeployed:
     async def test_their_routes_say_not_available(self, stack: Stack) -> None:
-        async with aiohttp.ClientSession() as http, http.get(f"{stack.config.gateway_url}/products") as resp:
+        async with aiohttp.ClientSession() as http, http.get(f"{stack.config.gateway_url}/licenses") as resp:
             assert resp.status == 503
-            assert "catalog service is not available" in (await resp.json(content_type=None))["detail"]
+            assert "licensing service is not available" in (await resp.json(content_type=None))["detail"]

@@ -54,7 +54,11 @@ def _sample_value(annotation: Any) -> Any:
     if origin is list:
         return [_sample_value(typing.get_args(annotation)[0])]
     samples: dict[Any, Any] = {
-        UUID: uuid4(), str: "sample", bool: True, int: 7, datetime: datetime(2026, 1, 2, tzinfo=UTC)
+        UUID: uuid4(),
+        str: "sample",
+        bool: True,
+        int: 7,
+        datetime: datetime(2026, 1, 2, tzinfo=UTC),
     }
     if annotation in samples:
         return samples[annotation]

@@ -49,8 +49,12 @@ class Reply:
         return errors
 
 
-def persona(keys: frozenset[str] | set[str] = frozenset(), user_id: UUID | None = None, name: str = "P") -> Principal:
-    return Principal(kind="user", user_id=user_id or uuid4(), session_id=uuid4(), name=name, permissions=frozenset(keys))
+def persona(
+    keys: frozenset[str] | set[str] = frozenset(), user_id: UUID | None = None, name: str = "P"
+) -> Principal:
+    return Principal(
+        kind="user", user_id=user_id or uuid4(), session_id=uuid4(), name=name, permissions=frozenset(keys)
+    )
 
 
 @dataclass
@@ -62,13 +66,17 @@ class Catalog:
     admin: Principal = field(default_factory=lambda: persona({"everything.manage"}, name="Admin"))
     operator: Principal = field(default_factory=lambda: persona(OPERATOR_KEYS, name="Operator"))
     # The ISV persona owns what it creates: implicit owner rights, only products.create.
-    isv: Principal = field(default_factory=lambda: persona({"products.create", "validations.create"}, name="ISV"))
+    isv: Principal = field(
+        default_factory=lambda: persona({"products.create", "validations.create"}, name="ISV")
+    )
     other_isv: Principal = field(default_factory=lambda: persona({"products.create"}, name="Other ISV"))
     customer: Principal = field(default_factory=lambda: persona({"validations.create"}, name="Customer"))
     anonymous: None = None
     _conn: asyncpg.Connection | None = None
 
-    async def request(self, method: str, path: str, who: Principal | None = None, json: Any = _NO_BODY, **kw: Any) -> Reply:
+    async def request(
+        self, method: str, path: str, who: Principal | None = None, json: Any = _NO_BODY, **kw: Any
+    ) -> Reply:
         headers = dict(kw.pop("headers", {}))
         if who is not None:
             headers.update(as_headers(who))
@@ -123,8 +131,14 @@ class Catalog:
 
 def settings(dsn: str, amqp_url: str, namespace: str, **overrides: Any) -> Settings:
     return Settings(
-        database_url=dsn, amqp_url=amqp_url, amqp_namespace=namespace, internal_secret=TEST_INTERNAL_SECRET,
-        public_url=PUBLIC_URL, db_pool_min=1, db_pool_max=4, **overrides,
+        database_url=dsn,
+        amqp_url=amqp_url,
+        amqp_namespace=namespace,
+        internal_secret=TEST_INTERNAL_SECRET,
+        public_url=PUBLIC_URL,
+        db_pool_min=1,
+        db_pool_max=4,
+        **overrides,
     )
 
 

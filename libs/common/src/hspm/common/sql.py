@@ -30,6 +30,13 @@ class Where:
         self.parts.append(fragment)
         return self
 
+    @classmethod
+    def of(cls, parts: list[str], args: list[Any]) -> Where:
+        """Conditions already numbered ``$1..$n`` against ``args``."""
+        where = cls(*args)
+        where.parts = list(parts)
+        return where
+
     @property
     def clause(self) -> str:
         return f"WHERE {' AND '.join(self.parts)}" if self.parts else ""

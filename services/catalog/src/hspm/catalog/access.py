@@ -47,7 +47,9 @@ async def visible_product(conn: Conn, p: Principal, product_id: UUID) -> asyncpg
     return row
 
 
-async def product_for_change(conn: Conn, p: Principal, product_id: UUID, resource: str, verb: str) -> asyncpg.Record:
+async def product_for_change(
+    conn: Conn, p: Principal, product_id: UUID, resource: str, verb: str
+) -> asyncpg.Record:
     """The product if the caller may change ``resource`` under it (owner or permission).
 
     Locks the product row so concurrent changes to its builds serialize.

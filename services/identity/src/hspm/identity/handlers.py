@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from uuid import UUID
 
-import asyncpg
 from aiohttp import web
 from pydantic import BaseModel
 
@@ -17,7 +15,17 @@ from hspm.common.auth import Principal
 from hspm.common.db import Conn
 from hspm.common.errors import NotFound, Unauthorized, ValidationFailed
 from hspm.common.lifecycle import pool_key, unit_of_work
-from hspm.common.web import PageParams, json_response, page_envelope, principal_of, read_model
+from hspm.common.web import (
+    PageParams,
+    created,
+    handlers,
+    json_response,
+    path_id,
+    principal_of,
+    query_bool,
+    query_uuid,
+)
+from hspm.common.web.handlers import PageFn, Render, RowFn
 from hspm.identity import access, models, oidc, service, store, views
 from hspm.identity.keys import http_key, issuer_key, settings_key
 
@@ -25,13 +33,6 @@ M = TypeVar("M", bound=BaseModel)
 
 API_ONLY = "This product provides an API only and does not offer a built-in graphical interface."
 HEALTHY = "This application server and underlying database connection appear to be healthy."
-
-
-def _id(request: web.Request, name: str) -> UUID:
-    try:
-        return UUID(request.match_info[name])
-    except ValueError as exc:
-        raise NotFound(f"No resource has the id {request.match_info[name][:64]!r}.") from exc
 
 
 def _base(request: web.Request) -> str:
@@ -42,40 +43,11 @@ def _tx(request: web.Request) -> AbstractAsyncContextManager[Conn]:
     return unit_of_work(request)
 
 
-async def _body(request: web.Request, model: type[M], wrapper: str) -> M:
-    """Every write needs a caller: say 401 before judging the body."""
-    if principal_of(request).is_anonymous:
-        raise Unauthorized("You are not authorized, sorry! Sign in first.")
-    return await read_model(request, model, wrapper)
-
-
-def _created(body: dict[str, Any]) -> web.Response:
-    return json_response(body, status=201, headers={"Location": body["url"]})
+_body = handlers.body
 
 
 def _page(request: web.Request, sortable: tuple[str, ...], default: str) -> PageParams:
     return PageParams.parse(request.query, sortable, default)
-
-
-def _bool_query(request: web.Request, name: str) -> bool | None:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return None
-    if raw.lower() in ("true", "1"):
-        return True
-    if raw.lower() in ("false", "0"):
-        return False
-    raise ValidationFailed.field(name, "must be true or false")
-
-
-def _uuid_query(request: web.Request, name: str) -> UUID | None:
-    raw = request.query.get(name)
-    if not raw:
-        return None
-    try:
-        return UUID(raw)
-    except ValueError as exc:
-        raise ValidationFailed.field(name, "must be a UUID") from exc
 
 
 # --- root documents --------------------------------------------------------------------
@@ -130,7 +102,7 @@ async def internal_session(request: web.Request) -> web.Response:
     if principal_of(request).kind != "service":
         raise NotFound("Not found.")
     async with _tx(request) as conn:
-        doc = await access.session_principal(conn, _id(request, "session_id"))
+        doc = await access.session_principal(conn, path_id(request, "session_id"))
     if doc is None:
         raise NotFound("Session unknown, expired or revoked.")
     return json_response(doc)
@@ -144,7 +116,7 @@ async def idp_redirect(request: web.Request) -> web.Response:
     url = await oidc.begin(
         request.app[pool_key],
         request.app[http_key],
-        _id(request, "idp_id"),
+        path_id(request, "idp_id"),
         s.public_url,
         s.oidc_refresh_seconds,
     )
@@ -189,29 +161,15 @@ async def logout(request: web.Request) -> web.Response:
 
 # --- generic shapes ------------------------------------------------------------------------
 
-Render = Callable[[asyncpg.Record, str], dict[str, Any]]
+
+def _show(request: web.Request, render: Render, fn: RowFn) -> Awaitable[web.Response]:
+    return handlers.show(request, _base(request), render, fn)
 
 
-async def _show(
-    request: web.Request, render: Render, fn: Callable[[Conn], Awaitable[asyncpg.Record]]
-) -> web.Response:
-    async with _tx(request) as conn:
-        row = await fn(conn)
-    return json_response(render(row, _base(request)))
-
-
-async def _index(
-    request: web.Request,
-    render: Render,
-    fn: Callable[[Conn, PageParams], Awaitable[tuple[list[asyncpg.Record], int]]],
-    sortable: tuple[str, ...],
-    default: str,
-) -> web.Response:
-    page = _page(request, sortable, default)
-    async with _tx(request) as conn:
-        rows, total = await fn(conn, page)
-    base = _base(request)
-    return json_response(page_envelope([render(r, base) for r in rows], total, page))
+def _index(
+    request: web.Request, render: Render, fn: PageFn, sortable: tuple[str, ...], default: str
+) -> Awaitable[web.Response]:
+    return handlers.index(request, _base(request), render, fn, sortable, default)
 
 
 # --- users and identities ------------------------------------------------------------------
@@ -232,27 +190,27 @@ async def create_user(request: web.Request) -> web.Response:
     body = await _body(request, models.UserCreate, "user")
     async with _tx(request) as conn:
         row = await service.create_user(conn, principal_of(request), body)
-    return _created(views.user(row, _base(request)))
+    return created(views.user(row, _base(request)))
 
 
 async def get_user(request: web.Request) -> web.Response:
-    p, uid = principal_of(request), _id(request, "user_id")
+    p, uid = principal_of(request), path_id(request, "user_id")
     return await _show(request, views.user, lambda c: service.get_user(c, p, uid))
 
 
 async def update_user(request: web.Request) -> web.Response:
     body = await _body(request, models.UserUpdate, "user")
-    p, uid = principal_of(request), _id(request, "user_id")
+    p, uid = principal_of(request), path_id(request, "user_id")
     return await _show(request, views.user, lambda c: service.update_user(c, p, uid, body))
 
 
 async def delete_user(request: web.Request) -> web.Response:
-    p, uid = principal_of(request), _id(request, "user_id")
+    p, uid = principal_of(request), path_id(request, "user_id")
     return await _show(request, views.user, lambda c: service.delete_user(c, p, uid))
 
 
 async def list_identities(request: web.Request) -> web.Response:
-    p, uid = principal_of(request), _id(request, "user_id")
+    p, uid = principal_of(request), path_id(request, "user_id")
     return await _index(
         request,
         views.identity,
@@ -265,23 +223,23 @@ async def list_identities(request: web.Request) -> web.Response:
 async def create_identity(request: web.Request) -> web.Response:
     body = await _body(request, models.IdentityCreate, "identity")
     async with _tx(request) as conn:
-        row = await service.create_identity(conn, principal_of(request), _id(request, "user_id"), body)
-    return _created(views.identity(row, _base(request)))
+        row = await service.create_identity(conn, principal_of(request), path_id(request, "user_id"), body)
+    return created(views.identity(row, _base(request)))
 
 
 async def get_identity(request: web.Request) -> web.Response:
-    p, uid, iid = principal_of(request), _id(request, "user_id"), _id(request, "identity_id")
+    p, uid, iid = principal_of(request), path_id(request, "user_id"), path_id(request, "identity_id")
     return await _show(request, views.identity, lambda c: service.get_identity(c, p, uid, iid))
 
 
 async def update_identity(request: web.Request) -> web.Response:
     body = await _body(request, models.IdentityUpdate, "identity")
-    p, uid, iid = principal_of(request), _id(request, "user_id"), _id(request, "identity_id")
+    p, uid, iid = principal_of(request), path_id(request, "user_id"), path_id(request, "identity_id")
     return await _show(request, views.identity, lambda c: service.update_identity(c, p, uid, iid, body))
 
 
 async def delete_identity(request: web.Request) -> web.Response:
-    p, uid, iid = principal_of(request), _id(request, "user_id"), _id(request, "identity_id")
+    p, uid, iid = principal_of(request), path_id(request, "user_id"), path_id(request, "identity_id")
     return await _show(request, views.identity, lambda c: service.delete_identity(c, p, uid, iid))
 
 
@@ -289,7 +247,7 @@ async def delete_identity(request: web.Request) -> web.Response:
 
 
 async def list_api_tokens(request: web.Request) -> web.Response:
-    p, uid = principal_of(request), _id(request, "user_id")
+    p, uid = principal_of(request), path_id(request, "user_id")
     return await _index(
         request,
         views.api_token,
@@ -304,21 +262,21 @@ async def create_api_token(request: web.Request) -> web.Response:
     s = request.app[settings_key]
     async with _tx(request) as conn:
         row = await service.create_api_token(
-            conn, principal_of(request), _id(request, "user_id"), body, s.api_token_max_days
+            conn, principal_of(request), path_id(request, "user_id"), body, s.api_token_max_days
         )
     payload = views.api_token(row, _base(request))
     # The token itself is shown once, here; only its record is kept.
     payload["token"] = request.app[issuer_key].issue(row["user_id"], row["id"], "api", row["expires_at"])
-    return _created(payload)
+    return created(payload)
 
 
 async def get_api_token(request: web.Request) -> web.Response:
-    p, uid, tid = principal_of(request), _id(request, "user_id"), _id(request, "token_id")
+    p, uid, tid = principal_of(request), path_id(request, "user_id"), path_id(request, "token_id")
     return await _show(request, views.api_token, lambda c: service.get_api_token(c, p, uid, tid))
 
 
 async def revoke_api_token(request: web.Request) -> web.Response:
-    p, uid, tid = principal_of(request), _id(request, "user_id"), _id(request, "token_id")
+    p, uid, tid = principal_of(request), path_id(request, "user_id"), path_id(request, "token_id")
     return await _show(request, views.api_token, lambda c: service.revoke_api_token(c, p, uid, tid))
 
 
@@ -328,7 +286,7 @@ async def revoke_api_token(request: web.Request) -> web.Response:
 async def list_groups(request: web.Request) -> web.Response:
     p = principal_of(request)
     p.require("groups", "read")
-    name, role = request.query.get("name"), _uuid_query(request, "role")
+    name, role = request.query.get("name"), query_uuid(request, "role")
     return await _index(
         request,
         views.group,
@@ -342,28 +300,28 @@ async def create_group(request: web.Request) -> web.Response:
     body = await _body(request, models.GroupCreate, "group")
     async with _tx(request) as conn:
         row = await service.create_group(conn, principal_of(request), body)
-    return _created(views.group(row, _base(request)))
+    return created(views.group(row, _base(request)))
 
 
 async def get_group(request: web.Request) -> web.Response:
-    p, gid = principal_of(request), _id(request, "group_id")
+    p, gid = principal_of(request), path_id(request, "group_id")
     return await _show(request, views.group, lambda c: service.get_group(c, p, gid))
 
 
 async def update_group(request: web.Request) -> web.Response:
     body = await _body(request, models.GroupUpdate, "group")
-    p, gid = principal_of(request), _id(request, "group_id")
+    p, gid = principal_of(request), path_id(request, "group_id")
     return await _show(request, views.group, lambda c: service.update_group(c, p, gid, body))
 
 
 async def delete_group(request: web.Request) -> web.Response:
     async with _tx(request) as conn:
-        await service.delete_group(conn, principal_of(request), _id(request, "group_id"))
+        await service.delete_group(conn, principal_of(request), path_id(request, "group_id"))
     return web.Response(status=204)
 
 
 async def list_members(request: web.Request) -> web.Response:
-    p, gid = principal_of(request), _id(request, "group_id")
+    p, gid = principal_of(request), path_id(request, "group_id")
     return await _index(
         request,
         views.member,
@@ -376,19 +334,19 @@ async def list_members(request: web.Request) -> web.Response:
 async def add_member(request: web.Request) -> web.Response:
     body = await _body(request, models.MemberCreate, "member")
     async with _tx(request) as conn:
-        row = await service.add_member(conn, principal_of(request), _id(request, "group_id"), body)
-    return _created(views.member(row, _base(request)))
+        row = await service.add_member(conn, principal_of(request), path_id(request, "group_id"), body)
+    return created(views.member(row, _base(request)))
 
 
 async def get_member(request: web.Request) -> web.Response:
-    p, gid, mid = principal_of(request), _id(request, "group_id"), _id(request, "member_id")
+    p, gid, mid = principal_of(request), path_id(request, "group_id"), path_id(request, "member_id")
     return await _show(request, views.member, lambda c: service.get_member(c, p, gid, mid))
 
 
 async def remove_member(request: web.Request) -> web.Response:
     async with _tx(request) as conn:
         await service.remove_member(
-            conn, principal_of(request), _id(request, "group_id"), _id(request, "member_id")
+            conn, principal_of(request), path_id(request, "group_id"), path_id(request, "member_id")
         )
     return web.Response(status=204)
 
@@ -399,7 +357,7 @@ async def remove_member(request: web.Request) -> web.Response:
 async def list_roles(request: web.Request) -> web.Response:
     p = principal_of(request)
     p.require("roles", "read")
-    default, name = _bool_query(request, "default"), request.query.get("name")
+    default, name = query_bool(request, "default"), request.query.get("name")
     return await _index(
         request,
         views.role,
@@ -413,27 +371,27 @@ async def create_role(request: web.Request) -> web.Response:
     body = await _body(request, models.RoleCreate, "role")
     async with _tx(request) as conn:
         row = await service.create_role(conn, principal_of(request), body)
-    return _created(views.role(row, _base(request)))
+    return created(views.role(row, _base(request)))
 
 
 async def get_role(request: web.Request) -> web.Response:
-    p, rid = principal_of(request), _id(request, "role_id")
+    p, rid = principal_of(request), path_id(request, "role_id")
     return await _show(request, views.role, lambda c: service.get_role(c, p, rid))
 
 
 async def update_role(request: web.Request) -> web.Response:
     body = await _body(request, models.RoleUpdate, "role")
-    p, rid = principal_of(request), _id(request, "role_id")
+    p, rid = principal_of(request), path_id(request, "role_id")
     return await _show(request, views.role, lambda c: service.update_role(c, p, rid, body))
 
 
 async def delete_role(request: web.Request) -> web.Response:
-    p, rid = principal_of(request), _id(request, "role_id")
+    p, rid = principal_of(request), path_id(request, "role_id")
     return await _show(request, views.role, lambda c: service.delete_role(c, p, rid))
 
 
 async def list_appointments(request: web.Request) -> web.Response:
-    p, rid = principal_of(request), _id(request, "role_id")
+    p, rid = principal_of(request), path_id(request, "role_id")
     return await _index(
         request,
         views.appointment,
@@ -446,19 +404,19 @@ async def list_appointments(request: web.Request) -> web.Response:
 async def create_appointment(request: web.Request) -> web.Response:
     body = await _body(request, models.AppointmentCreate, "appointment")
     async with _tx(request) as conn:
-        row = await service.appoint(conn, principal_of(request), _id(request, "role_id"), body)
-    return _created(views.appointment(row, _base(request)))
+        row = await service.appoint(conn, principal_of(request), path_id(request, "role_id"), body)
+    return created(views.appointment(row, _base(request)))
 
 
 async def get_appointment(request: web.Request) -> web.Response:
-    p, rid, aid = principal_of(request), _id(request, "role_id"), _id(request, "appointment_id")
+    p, rid, aid = principal_of(request), path_id(request, "role_id"), path_id(request, "appointment_id")
     return await _show(request, views.appointment, lambda c: service.get_appointment(c, p, rid, aid))
 
 
 async def delete_appointment(request: web.Request) -> web.Response:
     async with _tx(request) as conn:
         await service.dismiss(
-            conn, principal_of(request), _id(request, "role_id"), _id(request, "appointment_id")
+            conn, principal_of(request), path_id(request, "role_id"), path_id(request, "appointment_id")
         )
     return web.Response(status=204)
 
@@ -488,34 +446,34 @@ async def create_identity_provider(request: web.Request) -> web.Response:
     p = principal_of(request)
     async with _tx(request) as conn:
         row = await service.create_identity_provider(conn, p, body)
-    return _created(_idp_view(p)(row, _base(request)))
+    return created(_idp_view(p)(row, _base(request)))
 
 
 async def get_identity_provider(request: web.Request) -> web.Response:
-    p, iid = principal_of(request), _id(request, "idp_id")
+    p, iid = principal_of(request), path_id(request, "idp_id")
     return await _show(request, _idp_view(p), lambda c: service.get_identity_provider(c, p, iid))
 
 
 async def update_identity_provider(request: web.Request) -> web.Response:
     body = await _body(request, models.IdentityProviderUpdate, "identity_provider")
-    p, iid = principal_of(request), _id(request, "idp_id")
+    p, iid = principal_of(request), path_id(request, "idp_id")
     return await _show(request, _idp_view(p), lambda c: service.update_identity_provider(c, p, iid, body))
 
 
 async def delete_identity_provider(request: web.Request) -> web.Response:
-    p, iid = principal_of(request), _id(request, "idp_id")
+    p, iid = principal_of(request), path_id(request, "idp_id")
     return await _show(request, _idp_view(p), lambda c: service.delete_identity_provider(c, p, iid))
 
 
 async def enable_identity_provider(request: web.Request) -> web.Response:
-    p, iid = principal_of(request), _id(request, "idp_id")
+    p, iid = principal_of(request), path_id(request, "idp_id")
     return await _show(
         request, _idp_view(p), lambda c: service.set_identity_provider_enabled(c, p, iid, True)
     )
 
 
 async def disable_identity_provider(request: web.Request) -> web.Response:
-    p, iid = principal_of(request), _id(request, "idp_id")
+    p, iid = principal_of(request), path_id(request, "idp_id")
     return await _show(
         request, _idp_view(p), lambda c: service.set_identity_provider_enabled(c, p, iid, False)
     )

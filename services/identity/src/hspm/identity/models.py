@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     EmailStr,
     Field,
     StringConstraints,
@@ -15,30 +13,12 @@ from pydantic import (
     model_validator,
 )
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Text = Annotated[str, StringConstraints(max_length=10_000)]
-ShortText = Annotated[str, StringConstraints(max_length=500)]
+from hspm.common.models import Input, Name, Short, Text
+
+ShortText = Short
 
 
 MASKED_SECRET = "********"
-
-
-class Input(BaseModel):
-    """Unknown fields are refused so a typo is an error, not a silent no-op.
-
-    ``READ_ONLY`` names fields of the rendered resource that clients echo back on
-    update (the reference UI sends whole objects); they are dropped, not refused.
-    """
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    READ_ONLY: ClassVar[frozenset[str]] = frozenset()
-
-    @model_validator(mode="before")
-    @classmethod
-    def _drop_read_only(cls, data: Any) -> Any:
-        if isinstance(data, dict) and cls.READ_ONLY:
-            return {k: v for k, v in data.items() if k not in cls.READ_ONLY}
-        return data
 
 
 class UserCreate(Input):

@@ -9,6 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
+from hspm.common import sql
 from hspm.common.db import Conn
 from hspm.common.web.pagination import PageParams
 
@@ -31,39 +32,14 @@ _APPOINTMENT_COLS = "id, role_id, user_id, group_id, created_at, updated_at"
 
 
 async def _page(
-    conn: Conn,
-    table: str,
-    cols: str,
-    where: list[str],
-    args: list[Any],
-    page: PageParams,
+    conn: Conn, table: str, cols: str, where: list[str], args: list[Any], page: PageParams
 ) -> tuple[list[Record], int]:
-    clause = f"WHERE {' AND '.join(where)}" if where else ""
-    total = await conn.fetchval(f"SELECT count(*) FROM {table} {clause}", *args)
-    n = len(args)
-    rows = await conn.fetch(
-        f'SELECT {cols} FROM {table} {clause} ORDER BY "{page.sort}" {page.order}, id '
-        f"LIMIT ${n + 1} OFFSET ${n + 2}",
-        *args,
-        page.per_page,
-        page.offset,
-    )
-    return list(rows), int(total)
-
-
-def _set_clause(fields: dict[str, Any], start: int = 2) -> tuple[str, list[Any]]:
-    parts = [f'"{name}" = ${i}' for i, name in enumerate(fields, start)]
-    parts.append("updated_at = now()")
-    return ", ".join(parts), list(fields.values())
+    """Identity's filters are built as numbered fragments; the shared builder pages them."""
+    return await sql.page(conn, table, cols, sql.Where.of(where, args), page)
 
 
 async def _update(conn: Conn, table: str, cols: str, row_id: UUID, fields: dict[str, Any]) -> Record | None:
-    clause, values = _set_clause(fields)
-    return await conn.fetchrow(
-        f"UPDATE {table} SET {clause} WHERE id = $1 RETURNING {cols}",
-        row_id,
-        *values,
-    )
+    return await sql.update(conn, table, cols, row_id, fields)
 
 
 # --- users -------------------------------------------------------------------------
@@ -91,7 +67,7 @@ async def list_users(
     where: list[str] = []
     args: list[Any] = []
     if name:
-        args.append(f"%{_like_escape(name.lower())}%")
+        args.append(sql.like_pattern(name))
         where.append(f"lower(name) LIKE ${len(args)}")
     if external_id:
         args.append(external_id)
@@ -105,10 +81,6 @@ async def update_user(conn: Conn, user_id: UUID, fields: dict[str, Any]) -> Reco
 
 async def delete_user(conn: Conn, user_id: UUID) -> Record | None:
     return await conn.fetchrow(f"DELETE FROM users WHERE id = $1 RETURNING {_USER_COLS}", user_id)
-
-
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 # --- identity providers -------------------------------------------------------------
@@ -254,7 +226,7 @@ async def list_groups(
     where: list[str] = []
     args: list[Any] = []
     if name:
-        args.append(f"%{_like_escape(name.lower())}%")
+        args.append(sql.like_pattern(name))
         where.append(f"lower(name) LIKE ${len(args)}")
     if role_id:
         args.append(role_id)
@@ -335,7 +307,7 @@ async def list_roles(
         args.append(default)
         where.append(f'"default" = ${len(args)}')
     if name:
-        args.append(f"%{_like_escape(name.lower())}%")
+        args.append(sql.like_pattern(name))
         where.append(f"lower(name) LIKE ${len(args)}")
     return await _page(conn, "roles", _ROLE_COLS, where, args, page)
 

@@ -31,6 +31,7 @@ async def up() -> int:
         _say("starting: oidc-provider, " + ", ".join(s.name for s in SERVICES))
         await stack.start()
         tokens = await stack.seed()
+        await stack.seed_catalog()
         c = stack.config
         _say("")
         _say(f"HSP Marketplace is up.  Gateway:      {c.gateway_url}")

@@ -32,11 +32,12 @@ class ServiceSpec:
 
 # Services the gateway routes to but this repository does not run yet: an empty URL
 # tells the gateway so, and it answers 503 "not available" instead of trying a port.
-NOT_YET_BUILT = ("catalog", "curation", "licensing", "notifier", "web")
+NOT_YET_BUILT = ("curation", "licensing", "notifier", "web")
 
 # Later services join by adding a line here (and leaving NOT_YET_BUILT).
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("identity", 8081),
+    ServiceSpec("catalog", 8082),
     ServiceSpec("gateway", 8080, database=False),
 )
 
@@ -231,6 +232,13 @@ class Stack:
         if proc.returncode != 0:
             raise RuntimeError(f"seeding the demo data failed:\n{output.decode(errors='replace')[-3000:]}")
         return tokens
+
+    async def seed_catalog(self) -> None:
+        """Seed the demo catalog through the gateway (after ``seed``: it uses the tokens)."""
+        from hspm.devstack.seed_catalog import seed_catalog
+
+        c = self.config
+        await seed_catalog(c.gateway_url, c.state_dir / "dev-tokens.json", c.amqp_url, c.amqp_namespace)
 
     async def stop(self) -> dict[str, float]:
         """SIGTERM every process (gateway first), wait, then SIGKILL; returns seconds each took."""

@@ -23,6 +23,7 @@ async def start_stack(
     try:
         await stack.start(timeout=90)
         await stack.seed()
+        await stack.seed_catalog()
     except BaseException:
         await stack.stop()
         await drop_stack_state(config)

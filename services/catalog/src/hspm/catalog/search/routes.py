@@ -4,8 +4,42 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from hspm.catalog.search import handlers as h
+from hspm.catalog.search import models as m
 from hspm.common.web import Api
+
+FILTERS = [
+    "user_id",
+    "mime_type",
+    "license_id",
+    "interface_id",
+    "badge_id",
+    "name",
+    "text",
+    "published",
+    "facets",
+]
+PAGED = ["page", "per_page", "sort", "order"]
 
 
 def add_routes(api: Api, router: web.UrlDispatcher) -> None:
     """Register this area's routes (one line each)."""
+    api.route(
+        router,
+        "GET",
+        "/products",
+        h.index,
+        "Products this caller may see",
+        tag="Search",
+        query=PAGED + FILTERS,
+    )
+    api.route(
+        router,
+        "POST",
+        "/products/search",
+        h.search,
+        "Full-text product search with facets",
+        tag="Search",
+        request=m.SearchBody,
+        query=PAGED + FILTERS,
+    )

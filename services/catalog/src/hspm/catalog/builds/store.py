@@ -1,0 +1,341 @@
+"""All SQL of builds and their packaging. Functions take a connection and plain values."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from hspm.common import sql
+from hspm.common.db import Conn
+from hspm.common.web.pagination import PageParams
+
+Record = asyncpg.Record
+
+BUILD_COLS = (
+    "id, product_id, version, version_core, version_pre, ordinal, software_version, container_registry, "
+    "container_repository, container_tag, image_digest, release_notes, permissions, status, status_reason, "
+    "validated_at, published_at, withdrawn_at, asset IS NOT NULL AS asset_available, created_at, updated_at"
+)
+CONFIGURATION_COLS = 'id, build_id, name, "default", created_at, updated_at'
+TASK_COLS = (
+    "id, configuration_id, name, memory_minimum, memory_maximum, instances_minimum, instances_maximum, "
+    "options, ports, cron, environment, created_at, updated_at"
+)
+EXPOSURE_COLS = "id, build_id, interface_id, created_at, updated_at"
+PARAMETER_COLS = "id, exposure_id, name, required, created_at, updated_at"
+DEPENDENCY_COLS = (
+    "id, build_id, interface_id, product_id, build_ids, name, required, mappings, created_at, updated_at"
+)
+
+# SemVer precedence: release core, a release above its pre-releases, pre-release identifiers
+# (keys built by ``rules.pre_release_key``), then the ISV's ordinal and age.
+_VERSION_ORDER = (
+    'version_core {o}, (version_pre IS NULL) {o}, version_pre COLLATE "C" {o}, ordinal {o} NULLS FIRST, '
+    "created_at {o}"
+)
+BUILD_SORTS = ("version", "created_at", "published_at")
+
+
+# --- builds --------------------------------------------------------------------------------
+
+
+async def insert_build(conn: Conn, build_id: UUID, product_id: UUID, fields: Mapping[str, Any]) -> Record:
+    """A draft build; ``fields`` are build columns (version_core/version_pre included)."""
+    return await sql.insert(conn, "builds", BUILD_COLS, {"id": build_id, "product_id": product_id, **fields})
+
+
+async def get_build(conn: Conn, build_id: UUID, lock: bool = False) -> Record | None:
+    suffix = " FOR UPDATE" if lock else ""
+    return await conn.fetchrow(f"SELECT {BUILD_COLS} FROM builds WHERE id = $1{suffix}", build_id)
+
+
+async def list_builds(
+    conn: Conn, product_id: UUID, page: PageParams, drafts: bool, version: str | None, status: str | None
+) -> tuple[list[Record], int]:
+    where = sql.Where().add("product_id = {}", product_id)
+    if not drafts:
+        where.add("published_at IS NOT NULL")
+    if version:
+        where.add("version = {}", version)
+    if status:
+        where.add("status = {}", status)
+    order = None
+    if page.sort == "version":
+        order = _VERSION_ORDER.format(o=page.order)
+    elif page.sort == "published_at":
+        order = f"published_at {page.order} NULLS LAST"
+    return await sql.page(conn, "builds", BUILD_COLS, where, page, order)
+
+
+async def update_build(conn: Conn, build_id: UUID, fields: Mapping[str, Any]) -> Record | None:
+    return await sql.update(conn, "builds", BUILD_COLS, build_id, fields)
+
+
+async def delete_build(conn: Conn, build_id: UUID) -> Record | None:
+    return await sql.delete(conn, "builds", BUILD_COLS, build_id)
+
+
+async def set_status(conn: Conn, build_id: UUID, status: str, reason: str | None) -> Record | None:
+    return await conn.fetchrow(
+        "UPDATE builds SET status = $2, status_reason = $3, updated_at = now() "
+        f"WHERE id = $1 RETURNING {BUILD_COLS}",
+        build_id,
+        status,
+        reason,
+    )
+
+
+async def mark_validated(conn: Conn, build_id: UUID) -> None:
+    await conn.execute("UPDATE builds SET validated_at = now() WHERE id = $1", build_id)
+
+
+async def mark_published(conn: Conn, build_id: UUID) -> Record | None:
+    return await conn.fetchrow(
+        "UPDATE builds SET status = 'published', published_at = now(), withdrawn_at = NULL, "
+        "updated_at = now() "
+        f"WHERE id = $1 RETURNING {BUILD_COLS}",
+        build_id,
+    )
+
+
+async def mark_withdrawn(conn: Conn, build_id: UUID) -> None:
+    await conn.execute("UPDATE builds SET withdrawn_at = now() WHERE id = $1", build_id)
+
+
+async def build_owner(conn: Conn, build_id: UUID) -> Record | None:
+    """The build's product with its owner and MIME type (for the submission snapshot)."""
+    return await conn.fetchrow(
+        "SELECT p.id, p.user_id, p.mime_type FROM builds b JOIN products p ON p.id = b.product_id "
+        "WHERE b.id = $1",
+        build_id,
+    )
+
+
+# --- asset ---------------------------------------------------------------------------------
+
+
+async def set_asset(
+    conn: Conn,
+    build_id: UUID,
+    data: bytes | None,
+    name: str | None,
+    content_type: str | None,
+    sha256: str | None,
+) -> None:
+    await conn.execute(
+        "UPDATE builds SET asset = $2, asset_name = $3, asset_content_type = $4, asset_sha256 = $5, "
+        "updated_at = now() WHERE id = $1",
+        build_id,
+        data,
+        name,
+        content_type,
+        sha256,
+    )
+
+
+async def get_asset(conn: Conn, build_id: UUID) -> Record | None:
+    return await conn.fetchrow(
+        "SELECT asset, asset_name, asset_content_type, asset_sha256 FROM builds "
+        "WHERE id = $1 AND asset IS NOT NULL",
+        build_id,
+    )
+
+
+# --- configurations and tasks ---------------------------------------------------------------
+
+
+async def insert_configuration(
+    conn: Conn, configuration_id: UUID, build_id: UUID, fields: Mapping[str, Any]
+) -> Record:
+    """``fields``: name, default. Setting ``default`` clears the build's other default first."""
+    if fields.get("default"):
+        await clear_default(conn, build_id, configuration_id)
+    return await sql.insert(
+        conn, "configurations", CONFIGURATION_COLS, {"id": configuration_id, "build_id": build_id, **fields}
+    )
+
+
+async def clear_default(conn: Conn, build_id: UUID, keep: UUID) -> None:
+    await conn.execute(
+        'UPDATE configurations SET "default" = false, updated_at = now() '
+        'WHERE build_id = $1 AND id <> $2 AND "default"',
+        build_id,
+        keep,
+    )
+
+
+async def get_configuration(conn: Conn, configuration_id: UUID) -> Record | None:
+    return await conn.fetchrow(
+        f"SELECT {CONFIGURATION_COLS} FROM configurations WHERE id = $1", configuration_id
+    )
+
+
+async def list_configurations(conn: Conn, build_id: UUID, page: PageParams) -> tuple[list[Record], int]:
+    return await sql.page(
+        conn, "configurations", CONFIGURATION_COLS, sql.Where().add("build_id = {}", build_id), page
+    )
+
+
+async def update_configuration(
+    conn: Conn, configuration_id: UUID, fields: Mapping[str, Any]
+) -> Record | None:
+    return await sql.update(conn, "configurations", CONFIGURATION_COLS, configuration_id, fields)
+
+
+async def delete_configuration(conn: Conn, configuration_id: UUID) -> Record | None:
+    return await sql.delete(conn, "configurations", CONFIGURATION_COLS, configuration_id)
+
+
+async def insert_task(conn: Conn, task_id: UUID, configuration_id: UUID, fields: Mapping[str, Any]) -> Record:
+    """``fields``: task columns; ``environment`` a list of plain dicts."""
+    return await sql.insert(
+        conn, "tasks", TASK_COLS, {"id": task_id, "configuration_id": configuration_id, **fields}
+    )
+
+
+async def get_task(conn: Conn, task_id: UUID) -> Record | None:
+    return await conn.fetchrow(f"SELECT {TASK_COLS} FROM tasks WHERE id = $1", task_id)
+
+
+async def list_tasks(conn: Conn, configuration_id: UUID, page: PageParams) -> tuple[list[Record], int]:
+    where = sql.Where().add("configuration_id = {}", configuration_id)
+    return await sql.page(conn, "tasks", TASK_COLS, where, page)
+
+
+async def update_task(conn: Conn, task_id: UUID, fields: Mapping[str, Any]) -> Record | None:
+    return await sql.update(conn, "tasks", TASK_COLS, task_id, fields)
+
+
+async def delete_task(conn: Conn, task_id: UUID) -> Record | None:
+    return await sql.delete(conn, "tasks", TASK_COLS, task_id)
+
+
+async def tasks_of_build(conn: Conn, build_id: UUID) -> list[Record]:
+    return list(
+        await conn.fetch(
+            f"SELECT {', '.join('t.' + c.strip() for c in TASK_COLS.split(','))} FROM tasks t "
+            "JOIN configurations c ON c.id = t.configuration_id WHERE c.build_id = $1 ORDER BY t.name, t.id",
+            build_id,
+        )
+    )
+
+
+async def configurations_of_build(conn: Conn, build_id: UUID) -> list[Record]:
+    return list(
+        await conn.fetch(
+            f"SELECT {CONFIGURATION_COLS} FROM configurations WHERE build_id = $1 ORDER BY name, id", build_id
+        )
+    )
+
+
+# --- exposures and parameters -------------------------------------------------------------
+
+
+async def insert_exposure(conn: Conn, exposure_id: UUID, build_id: UUID, interface_id: UUID) -> Record:
+    fields = {"id": exposure_id, "build_id": build_id, "interface_id": interface_id}
+    return await sql.insert(conn, "exposures", EXPOSURE_COLS, fields)
+
+
+async def get_exposure(conn: Conn, exposure_id: UUID) -> Record | None:
+    return await conn.fetchrow(f"SELECT {EXPOSURE_COLS} FROM exposures WHERE id = $1", exposure_id)
+
+
+async def list_exposures(conn: Conn, build_id: UUID, page: PageParams) -> tuple[list[Record], int]:
+    return await sql.page(conn, "exposures", EXPOSURE_COLS, sql.Where().add("build_id = {}", build_id), page)
+
+
+async def update_exposure(conn: Conn, exposure_id: UUID, fields: Mapping[str, Any]) -> Record | None:
+    return await sql.update(conn, "exposures", EXPOSURE_COLS, exposure_id, fields)
+
+
+async def delete_exposure(conn: Conn, exposure_id: UUID) -> Record | None:
+    return await sql.delete(conn, "exposures", EXPOSURE_COLS, exposure_id)
+
+
+async def exposures_of_build(conn: Conn, build_id: UUID) -> list[Record]:
+    """Each exposure with its interface and its parameter names (the submission snapshot)."""
+    return list(
+        await conn.fetch(
+            "SELECT e.interface_id, i.uri AS interface_uri, i.name AS interface_name, "
+            "coalesce(array_agg(pa.name ORDER BY pa.name) FILTER (WHERE pa.id IS NOT NULL), '{}') "
+            "AS parameters "
+            "FROM exposures e JOIN interfaces i ON i.id = e.interface_id "
+            "LEFT JOIN parameters pa ON pa.exposure_id = e.id WHERE e.build_id = $1 "
+            "GROUP BY e.id, i.uri, i.name ORDER BY i.name, e.id",
+            build_id,
+        )
+    )
+
+
+async def insert_parameter(
+    conn: Conn, parameter_id: UUID, exposure_id: UUID, fields: Mapping[str, Any]
+) -> Record:
+    """``fields``: name, required."""
+    return await sql.insert(
+        conn, "parameters", PARAMETER_COLS, {"id": parameter_id, "exposure_id": exposure_id, **fields}
+    )
+
+
+async def get_parameter(conn: Conn, parameter_id: UUID) -> Record | None:
+    return await conn.fetchrow(f"SELECT {PARAMETER_COLS} FROM parameters WHERE id = $1", parameter_id)
+
+
+async def list_parameters(conn: Conn, exposure_id: UUID, page: PageParams) -> tuple[list[Record], int]:
+    where = sql.Where().add("exposure_id = {}", exposure_id)
+    return await sql.page(conn, "parameters", PARAMETER_COLS, where, page)
+
+
+async def update_parameter(conn: Conn, parameter_id: UUID, fields: Mapping[str, Any]) -> Record | None:
+    return await sql.update(conn, "parameters", PARAMETER_COLS, parameter_id, fields)
+
+
+async def delete_parameter(conn: Conn, parameter_id: UUID) -> Record | None:
+    return await sql.delete(conn, "parameters", PARAMETER_COLS, parameter_id)
+
+
+# --- dependencies ------------------------------------------------------------------------
+
+
+async def insert_dependency(
+    conn: Conn, dependency_id: UUID, build_id: UUID, fields: Mapping[str, Any]
+) -> Record:
+    """``fields``: interface_id, product_id, build_ids, name, required, mappings."""
+    return await sql.insert(
+        conn, "dependencies", DEPENDENCY_COLS, {"id": dependency_id, "build_id": build_id, **fields}
+    )
+
+
+async def get_dependency(conn: Conn, dependency_id: UUID) -> Record | None:
+    return await conn.fetchrow(f"SELECT {DEPENDENCY_COLS} FROM dependencies WHERE id = $1", dependency_id)
+
+
+async def list_dependencies(conn: Conn, build_id: UUID, page: PageParams) -> tuple[list[Record], int]:
+    return await sql.page(
+        conn, "dependencies", DEPENDENCY_COLS, sql.Where().add("build_id = {}", build_id), page
+    )
+
+
+async def update_dependency(conn: Conn, dependency_id: UUID, fields: Mapping[str, Any]) -> Record | None:
+    return await sql.update(conn, "dependencies", DEPENDENCY_COLS, dependency_id, fields)
+
+
+async def delete_dependency(conn: Conn, dependency_id: UUID) -> Record | None:
+    return await sql.delete(conn, "dependencies", DEPENDENCY_COLS, dependency_id)
+
+
+async def product_exists(conn: Conn, product_id: UUID) -> bool:
+    return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM products WHERE id = $1)", product_id))
+
+
+async def foreign_builds(conn: Conn, product_id: UUID, build_ids: list[UUID]) -> list[UUID]:
+    """Of ``build_ids``, those that are not builds of ``product_id``."""
+    rows = await conn.fetch(
+        "SELECT x FROM unnest($2::uuid[]) AS x WHERE NOT EXISTS "
+        "(SELECT 1 FROM builds b WHERE b.id = x AND b.product_id = $1)",
+        product_id,
+        build_ids,
+    )
+    return [r["x"] for r in rows]

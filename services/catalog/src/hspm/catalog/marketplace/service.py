@@ -1,0 +1,181 @@
+"""The marketplace area's rules: import a document as a build, and hand out its canonical form."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+
+from hspm.catalog import access
+from hspm.catalog.builds import rules as build_rules
+from hspm.catalog.builds import service as builds
+from hspm.catalog.builds import store as build_store
+from hspm.catalog.marketplace import mapping, store
+from hspm.catalog.marketplace.canonical import canonical
+from hspm.catalog.marketplace.schema import Issue, Report, validate
+from hspm.common.auth import Principal
+from hspm.common.db import Conn
+from hspm.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
+
+MAX_VERSION = 100
+
+
+@dataclass(frozen=True)
+class Imported:
+    build: asyncpg.Record
+    warnings: list[Issue]
+
+
+def invalid(errors: Sequence[Issue], warnings: Sequence[Issue] = ()) -> ValidationFailed:
+    """422 keyed by JSON path, with the full issues (rules included) beside it."""
+    fields: dict[str, list[str]] = {}
+    for issue in errors:
+        fields.setdefault(issue.path, []).append(issue.message)
+    exc = ValidationFailed(fields, detail=f"marketplace.json has {len(errors)} error(s).")
+    exc.extra["issues"] = [i.as_json() for i in errors]
+    exc.extra["warnings"] = [i.as_json() for i in warnings]
+    return exc
+
+
+async def import_build(
+    conn: Conn, p: Principal, product_id: UUID, raw: bytes, document: Any, version: str | None
+) -> Imported:
+    """Create a build from a document: nothing is written unless all of it is valid."""
+    await access.product_for_change(conn, p, product_id, "builds", "create")
+    report = validate(document)
+    if not report.valid:
+        raise invalid(report.errors, report.warnings)
+    plan = mapping.plan(document)
+    version = _version(plan, version, report)
+    await _check_references(conn, plan, product_id, report)
+    await _write(conn, plan, product_id, version, raw, canonical(document))
+    # The builds area owns the workflow: submitted, and BuildSubmitted with the snapshot.
+    await builds.submit(conn, plan.id)
+    build = await build_store.get_build(conn, plan.id)
+    assert build is not None
+    return Imported(build, report.warnings + mapping.unrecorded(plan.dependencies))
+
+
+def _version(plan: mapping.BuildPlan, version: str | None, report: Report) -> str:
+    """The ``version`` query parameter, else the image tag."""
+    chosen = version or plan.image.tag
+    if not chosen:
+        raise invalid([Issue("version", "is required when the image has no tag", "version")], report.warnings)
+    if len(chosen) > MAX_VERSION:
+        too_long = Issue("version", f"must be at most {MAX_VERSION} characters", "version")
+        raise invalid([too_long], report.warnings)
+    return chosen
+
+
+async def _check_references(conn: Conn, plan: mapping.BuildPlan, product_id: UUID, report: Report) -> None:
+    """What only the database can tell: the right product, unknown interfaces, reused ids."""
+    errors: list[Issue] = []
+    if plan.product_id != product_id:
+        errors.append(Issue("$.product.uuid", "is not the id of the product being imported into", "product"))
+    wanted = {d.interface_id for d in plan.dependencies if d.interface_id is not None}
+    known = await store.known_interfaces(conn, wanted)
+    errors += [
+        Issue(f"{d.path}.interface_id", "names no interface of this marketplace", "interface")
+        for d in plan.dependencies
+        if d.interface_id is not None and d.interface_id not in known
+    ]
+    if errors:
+        raise invalid(errors, report.warnings)
+    await _check_ids_free(conn, plan)
+
+
+async def _check_ids_free(conn: Conn, plan: mapping.BuildPlan) -> None:
+    # Build, configuration and task ids in the document are permanent: a second import
+    # of the same document must not silently mint a different build.
+    if await store.build_exists(conn, plan.id):
+        raise Conflict("A build with this product.build.uuid already exists; give each build a new UUID.")
+    task_ids = {t.id for c in plan.configurations for t in c.tasks}
+    config_ids = {c.id for c in plan.configurations}
+    if await store.task_ids_taken(conn, task_ids) or await store.configuration_ids_taken(conn, config_ids):
+        raise Conflict("A task or configuration id of this document belongs to another build.")
+
+
+async def _write(
+    conn: Conn, plan: mapping.BuildPlan, product_id: UUID, version: str, raw: bytes, canon: bytes
+) -> None:
+    core, pre = build_rules.parse_version(version) or ([], None)
+    fields = {
+        "id": plan.id,
+        "product_id": product_id,
+        "version": version,
+        "version_core": core,
+        "version_pre": pre,
+        "container_registry": plan.registry,
+        "container_repository": plan.image.repository,
+        "container_tag": plan.image.tag,
+        "image_digest": plan.image.digest,
+        "marketplace_raw": raw,
+        "marketplace_canonical": canon,
+    }
+    try:
+        await store.insert_build(conn, fields)
+    except asyncpg.UniqueViolationError as exc:
+        raise Conflict(f"This product already has a build with version {version!r}.") from exc
+    for config in plan.configurations:
+        await _write_configuration(conn, plan.id, config)
+    for dep in plan.dependencies:
+        if dep.product_id is not None or dep.interface_id is not None:
+            await store.insert_dependency(conn, _dependency_fields(plan.id, dep))
+
+
+async def _write_configuration(conn: Conn, build_id: UUID, config: mapping.ConfigurationRow) -> None:
+    await store.insert_configuration(
+        conn, {"id": config.id, "build_id": build_id, "name": config.name, "default": config.default}
+    )
+    for task in config.tasks:
+        fields: dict[str, Any] = {"id": task.id, "configuration_id": config.id, "name": task.name}
+        fields |= task.numbers
+        fields |= {"options": task.options, "ports": task.ports, "cron": task.cron}
+        fields["environment"] = task.environment
+        await store.insert_task(conn, fields)
+
+
+def _dependency_fields(build_id: UUID, dep: mapping.DependencyRow) -> dict[str, Any]:
+    return {
+        "id": uuid4(),
+        "build_id": build_id,
+        "product_id": dep.product_id,
+        "build_ids": dep.build_ids,
+        "interface_id": dep.interface_id,
+        "name": dep.name,
+        "required": dep.required,
+        # jsonb holds the document's string as a JSON string; absent means none.
+        "mappings": dep.mappings if dep.mappings is not None else {},
+    }
+
+
+# --- export --------------------------------------------------------------------------------
+
+
+async def document_bytes(
+    conn: Conn, p: Principal, product_id: UUID, build_id: UUID, *, raw: bool, marketplace_url: str
+) -> bytes:
+    """The canonical document of a readable build, or the raw one for its owner and curators."""
+    product = await access.visible_product(conn, p, product_id)
+    privileged = p.owns(product["user_id"]) or p.can("builds", "read")
+    row = await store.build_document(conn, product_id, build_id, raw=raw and privileged)
+    if row is None or not (privileged or row["published"]):
+        raise NotFound("Build not found.")
+    if raw:
+        if not privileged:
+            raise Forbidden("Only the product's owner and curators may read the document as submitted.")
+        if row["marketplace_raw"] is None:
+            raise NotFound("This build was not imported from a marketplace.json document.")
+        return bytes(row["marketplace_raw"])
+    if row["marketplace_canonical"] is not None:
+        return bytes(row["marketplace_canonical"])
+    return canonical(await _generated(conn, marketplace_url, row))
+
+
+async def _generated(conn: Conn, marketplace_url: str, build: asyncpg.Record) -> dict[str, Any]:
+    product = await store.product_facts(conn, build["product_id"])
+    configs, tasks, deps = await store.packaging(conn, build["id"])
+    return mapping.document_from(marketplace_url, product, build, configs, tasks, deps)

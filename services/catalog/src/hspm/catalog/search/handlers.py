@@ -1,0 +1,119 @@
+"""HTTP handlers of the product index and search: parse, query, render."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+
+from hspm.catalog.search import models, service, store, views
+from hspm.catalog.web import base_url, tx
+from hspm.common.db import Conn
+from hspm.common.errors import ValidationFailed
+from hspm.common.web import (
+    json_response,
+    page_envelope,
+    principal_of,
+    query_bool,
+    query_list,
+    query_uuid,
+)
+from hspm.common.web.body import parse_model, read_json
+
+
+def _text(request: web.Request, name: str) -> str | None:
+    raw = request.query.get(name)
+    if raw is not None and len(raw) > models.MAX_TEXT:
+        raise ValidationFailed.field(name, f"at most {models.MAX_TEXT} characters")
+    return raw or None
+
+
+def _index_query(request: web.Request, sortable: tuple[str, ...]) -> models.SearchQuery:
+    """Filters from the query string (the index, and the RI's way of calling search)."""
+    text = _text(request, "text")
+    return models.SearchQuery(
+        page=service.page_params(request.query, sortable, has_text=bool(text)),
+        text=text,
+        name=_text(request, "name"),
+        mime_types=tuple(query_list(request, "mime_type")),
+        user_id=query_uuid(request, "user_id"),
+        license_id=query_uuid(request, "license_id"),
+        interface_id=query_uuid(request, "interface_id"),
+        badge_id=query_uuid(request, "badge_id"),
+        published=query_bool(request, "published"),
+    )
+
+
+async def _render(
+    request: web.Request, conn: Conn, q: models.SearchQuery, facets: tuple[str, ...]
+) -> dict[str, Any]:
+    viewer = models.Viewer.of(principal_of(request))
+    rows, total = await store.search_products(conn, q, viewer)
+    base = base_url(request)
+    body = page_envelope([views.product(r, base) for r in rows], total, q.page)
+    body.update(page=q.page.page, sort=q.page.sort, order=q.page.order.lower())
+    if facets:
+        body["facets"] = {
+            name: views.facet(name, await store.facet_counts(conn, q, viewer, name)) for name in facets
+        }
+    return body
+
+
+def _facets_query(request: web.Request) -> tuple[str, ...]:
+    """``?facets=true`` for all, or ``?facets=mime_type,badge`` for some."""
+    raw = request.query.get("facets", "")
+    if raw.lower() in ("", "false", "0"):
+        return ()
+    if raw.lower() in ("true", "1"):
+        return service.FACETS
+    names = tuple(n.strip() for n in raw.split(",") if n.strip())
+    unknown = [n for n in names if n not in service.FACETS]
+    if unknown:
+        raise ValidationFailed.field("facets", f"unknown facets: {', '.join(unknown)}")
+    return names
+
+
+async def index(request: web.Request) -> web.Response:
+    """GET /products: what this caller may see, filtered, sorted and paginated."""
+    q = _index_query(request, models.INDEX_SORTS)
+    async with tx(request) as conn:
+        return json_response(await _render(request, conn, q, facets=_facets_query(request)))
+
+
+def _merged(request: web.Request, body: models.SearchBody) -> Mapping[str, str]:
+    """Body fields over query parameters, as strings, for the shared paging parser."""
+    merged = dict(request.query)
+    for key in ("sort", "order", "page", "per_page"):
+        value = getattr(body, key)
+        if value is not None:
+            merged[key] = str(value)
+    return merged
+
+
+async def _search_body(request: web.Request) -> models.SearchBody:
+    # The RI sent ``text`` and ``mime_type`` as parameters with no body at all.
+    if not request.can_read_body:
+        return models.SearchBody()
+    return parse_model(models.SearchBody, await read_json(request), "search")
+
+
+async def search(request: web.Request) -> web.Response:
+    """POST /products/search: full-text prefix search with filters, ranking and facets."""
+    body = await _search_body(request)
+    params = _index_query(request, models.SEARCH_SORTS)
+    text = body.text if body.text is not None else params.text
+    q = models.SearchQuery(
+        page=service.page_params(_merged(request, body), models.SEARCH_SORTS, has_text=bool(text)),
+        text=text,
+        name=body.name if body.name is not None else params.name,
+        mime_types=tuple(body.mime_type) if body.mime_type is not None else params.mime_types,
+        user_id=body.user_id or params.user_id,
+        license_id=body.license_id or params.license_id,
+        interface_id=body.interface_id or params.interface_id,
+        badge_id=body.badge_id or params.badge_id,
+        published=body.published if body.published is not None else params.published,
+    )
+    facets = service.FACETS if body.facets is True else tuple(body.facets or ()) or _facets_query(request)
+    async with tx(request) as conn:
+        return json_response(await _render(request, conn, q, facets=facets))

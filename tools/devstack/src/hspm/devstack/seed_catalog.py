@@ -1,0 +1,427 @@
+"""A demo catalog for ``make up`` and the system tests, seeded through the public API.
+
+Everything goes through the gateway with the demo personas' API tokens (identity's seed
+writes them): the ISV owns the products and their builds, the operator declares
+interfaces and badges, awards badges and publishes products. Each product's build is
+described by a ``marketplace.json`` under ``demo/``: imported as it is
+(``POST /products/{id}/builds/import``), or, for products that expose interfaces (an
+import cannot declare exposures), assembled from the same document through the builds
+API and submitted.
+
+Builds cannot be published through the API; only curation's
+``curation.build.review_changed`` events move them. Until the curation service exists,
+this module stands in for it and publishes ``BuildReviewChanged(state="approved")`` on
+the stack's bus for the demo's submitted builds.
+
+Running it twice changes nothing: every record is looked up by name (builds by version)
+before it is created, and a 422 "has already been taken" counts as found.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+import aiohttp
+
+from hspm.common.bus import Bus
+from hspm.common.events import curation
+
+DEMO = resources.files("hspm.devstack") / "demo"
+TAKEN = "has already been taken"
+EMBARGO = timedelta(days=90)
+PUBLISH_TIMEOUT = 20.0
+
+# name, uri, version
+INTERFACES: tuple[tuple[str, str, str], ...] = (
+    ("FHIR R4", "https://hl7.org/fhir/R4/", "4.0.1"),
+    ("CDS Hooks 1.0", "https://cds-hooks.hl7.org/1.0/", "1.0"),
+    ("SMART App Launch 2.0", "https://hl7.org/fhir/smart-app-launch/", "2.0.0"),
+    ("CQL 1.5", "https://cql.hl7.org/", "1.5.3"),
+)
+
+# name, description
+BADGES: tuple[tuple[str, str], ...] = (
+    (
+        "Clinical Safety Reviewed",
+        "Endorsed by the Marketplace Clinical Safety Board after a review of the product's "
+        "clinical content, alerting thresholds and failure modes.",
+    ),
+    (
+        "FHIR Conformance Tested",
+        "Endorsed by the FHIR Conformance Lab: the build passed the operator's FHIR R4 and "
+        "SMART App Launch 2.0 conformance suites.",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class DemoProduct:
+    """One demo product: its listing, its build's document and where it ends up."""
+
+    name: str
+    description: str
+    mime_type: str
+    document: str  # file under demo/
+    version: str
+    state: str  # "listed", "embargoed" or "draft"
+    uri: str | None = None
+    support_url: str | None = None
+    exposes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # interface → parameters
+    badges: dict[str, str] = field(default_factory=dict)  # badge → reason
+    draft_builds: tuple[str, ...] = ()  # further versions left as drafts
+
+    @property
+    def published_builds(self) -> bool:
+        return self.state != "draft"
+
+
+PRODUCTS: tuple[DemoProduct, ...] = (
+    DemoProduct(
+        name="Sepsis Watch",
+        description=(
+            "A SMART on FHIR app for emergency and ward clinicians: it charts qSOFA, SIRS "
+            "criteria and lactate trends for the patient in context and raises an early "
+            "sepsis warning when the score crosses the site's threshold. Includes the Sepsis "
+            "Early Warning CDS Service and the SEP-1 bundle measures."
+        ),
+        mime_type="application/vnd.docker+smart",
+        document="sepsis-watch.json",
+        version="2.3.0",
+        state="listed",
+        uri="https://riverbend.example/sepsis-watch",
+        support_url="https://riverbend.example/support",
+        badges={"Clinical Safety Reviewed": "Alert thresholds reviewed against Sepsis-3 definitions."},
+    ),
+    DemoProduct(
+        name="Sepsis Early Warning CDS Service",
+        description=(
+            "A CDS Hooks service answering patient-view and order-select with a sepsis risk "
+            "card, suggested lactate and blood culture orders, and a link to launch Sepsis "
+            "Watch. A nightly task recalibrates the risk model on local outcomes."
+        ),
+        mime_type="application/x-cds-hooks",
+        document="sepsis-alert-cds.json",
+        version="1.4.1",
+        state="listed",
+        uri="https://riverbend.example/sepsis-cds",
+        support_url="https://riverbend.example/support",
+        exposes={"CDS Hooks 1.0": ("CDS_JWT_ISSUERS",)},
+    ),
+    DemoProduct(
+        name="Cardinal FHIR Server",
+        description=(
+            "An open-source FHIR R4 server with a SMART App Launch 2.0 authorization server, "
+            "bulk data export and PostgreSQL storage, sized for a community hospital."
+        ),
+        mime_type="application/vnd.docker+fhir",
+        document="cardinal-fhir-server.json",
+        version="4.0.2",
+        state="listed",
+        uri="https://cardinal-fhir.example",
+        support_url="https://forum.cardinal-fhir.example",
+        exposes={"FHIR R4": ("FHIR_BASE_URL",), "SMART App Launch 2.0": ()},
+        badges={"FHIR Conformance Tested": "Passed the FHIR R4 and SMART App Launch 2.0 suites."},
+        draft_builds=("4.1.0-rc.1",),
+    ),
+    DemoProduct(
+        name="SEP-1 Sepsis Bundle Measures (CQL)",
+        description=(
+            "CQL 1.5 libraries computing the SEP-1 severe sepsis and septic shock bundle "
+            "measures (3-hour and 6-hour) over FHIR R4 data. Embargoed until the next "
+            "measurement period opens."
+        ),
+        mime_type="application/x-cql+zip",
+        document="sepsis-measures-cql.json",
+        version="2025.1.0",
+        state="embargoed",
+        uri="https://riverbend.example/measures/sep-1",
+    ),
+    DemoProduct(
+        name="Adult Sepsis Care Pathway (KNART)",
+        description=(
+            "An HL7 CDS Knowledge Artifact (KNART) describing the adult sepsis care pathway: "
+            "screening, the hour-1 bundle and escalation. A draft still being written."
+        ),
+        mime_type="application/x-knart",
+        document="sepsis-pathway-knart.json",
+        version="0.9.0",
+        state="draft",
+    ),
+)
+
+# parent → children: an entitlement to the parent covers the children.
+SUB_PRODUCTS: dict[str, tuple[str, ...]] = {
+    "Sepsis Watch": ("Sepsis Early Warning CDS Service", "SEP-1 Sepsis Bundle Measures (CQL)"),
+}
+
+
+class ApiError(RuntimeError):
+    """A call the seed needed failed; the message carries the response body."""
+
+
+@dataclass
+class _Api:
+    http: aiohttp.ClientSession
+    base: str
+    tokens: dict[str, str]
+
+    async def call(
+        self, method: str, path: str, persona: str, body: Any = None, ok: tuple[int, ...] = (200, 201, 204)
+    ) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {self.tokens[persona]}", "Accept": "application/json"}
+        async with self.http.request(method, self.base + path, headers=headers, json=body) as resp:
+            text = await resp.text()
+            data = json.loads(text) if text else None
+            if resp.status not in ok:
+                raise ApiError(f"{method} {path} as {persona}: {resp.status} {text[:2000]}")
+            return resp.status, data
+
+    async def get(self, path: str, persona: str) -> Any:
+        return (await self.call("GET", path, persona))[1]
+
+    async def find(self, path: str, persona: str, **match: Any) -> dict[str, Any] | None:
+        """The first record of a (paged) collection whose fields equal ``match``."""
+        page = 1
+        sep = "&" if "?" in path else "?"
+        while True:
+            body = await self.get(f"{path}{sep}per_page=100&page={page}", persona)
+            for record in body["results"]:
+                if all(record.get(k) == v for k, v in match.items()):
+                    return dict(record)
+            if not body.get("next_page"):
+                return None
+            page = body["next_page"]
+
+    async def ensure(
+        self, collection: str, persona: str, body: dict[str, Any], lookup: str | None = None, **match: Any
+    ) -> dict[str, Any]:
+        """Find by ``match`` in ``lookup`` (default: the collection), else create."""
+        found = await self.find(lookup or collection, persona, **match)
+        if found is not None:
+            return found
+        status, created = await self.call("POST", collection, persona, body, ok=(201, 422))
+        if status == 201:
+            return dict(created)
+        if TAKEN in json.dumps(created):
+            again = await self.find(lookup or collection, persona, **match)
+            if again is not None:
+                return again
+        raise ApiError(f"POST {collection} as {persona}: 422 {json.dumps(created)[:2000]}")
+
+
+def demo_document(name: str, values: dict[str, str]) -> dict[str, Any]:
+    """A demo ``marketplace.json`` with its ``$PLACEHOLDER`` strings filled in."""
+    document: dict[str, Any] = json.loads((DEMO / name).read_text())
+
+    def fill(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: fill(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [fill(v) for v in node]
+        if isinstance(node, str) and node.startswith("$") and node in values:
+            return values[node]
+        return node
+
+    filled: dict[str, Any] = fill(document)
+    return filled
+
+
+async def seed_catalog(
+    gateway_url: str, tokens_file: Path, amqp_url: str, amqp_namespace: str
+) -> dict[str, str]:
+    """Seed (or complete) the demo catalog; returns product names → ids."""
+    tokens: dict[str, str] = json.loads(await asyncio.to_thread(tokens_file.read_text))
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(timeout=timeout) as http:
+        api = _Api(http, gateway_url, tokens)
+        interfaces = {
+            name: (
+                await api.ensure(
+                    "/interfaces",
+                    "operator",
+                    {"name": name, "uri": uri, "version": version},
+                    lookup=f"/interfaces?name={quote(name)}",
+                    name=name,
+                )
+            )["id"]
+            for name, uri, version in INTERFACES
+        }
+        badges: dict[str, str] = {}
+        for name, about in BADGES:
+            badge = await api.ensure("/badges", "operator", {"name": name, "description": about}, name=name)
+            badges[name] = badge["id"]
+        products: dict[str, dict[str, Any]] = {}
+        for demo in PRODUCTS:
+            products[demo.name] = await _product(api, demo)
+        values = {"$MARKETPLACE_URL": gateway_url} | {f"$INTERFACE:{k}": v for k, v in interfaces.items()}
+        to_approve: list[tuple[str, str]] = []
+        for demo in PRODUCTS:
+            pid = products[demo.name]["id"]
+            build = await _build(api, demo, pid, values | {"$PRODUCT_ID": pid}, interfaces)
+            if demo.published_builds and build["status"] == "submitted":
+                to_approve.append((pid, build["id"]))
+            for version in demo.draft_builds:
+                await _draft_build(api, demo, pid, version)
+        for parent, children in SUB_PRODUCTS.items():
+            for child in children:
+                pair = {"parent_id": products[parent]["id"], "child_id": products[child]["id"]}
+                lookup = f"/sub_products?parent_id={pair['parent_id']}&child_id={pair['child_id']}"
+                await api.ensure("/sub_products", "operator", pair, lookup=lookup, **pair)
+        for demo in PRODUCTS:
+            pid = products[demo.name]["id"]
+            for badge_name, reason in demo.badges.items():
+                award = {"badge_id": badges[badge_name], "reason": reason}
+                await api.ensure(f"/products/{pid}/badges", "operator", award, badge_id=badges[badge_name])
+            await _publish(api, demo, products[demo.name])
+        await _approve(api, amqp_url, amqp_namespace, to_approve)
+    return {name: str(p["id"]) for name, p in products.items()}
+
+
+async def _product(api: _Api, demo: DemoProduct) -> dict[str, Any]:
+    body = {
+        "name": demo.name,
+        "description": demo.description,
+        "mime_type": demo.mime_type,
+        "uri": demo.uri,
+        "support_url": demo.support_url,
+        "locale": "en-US",
+    }
+    # The operator sees drafts of every owner; the ISV creates (and so owns) them.
+    found = await api.find(f"/products?name={quote(demo.name)}", "operator", name=demo.name)
+    if found is not None:
+        return found
+    status, created = await api.call("POST", "/products", "isv", body, ok=(201, 422))
+    if status == 201:
+        return dict(created)
+    again = await api.find(f"/products?name={quote(demo.name)}", "operator", name=demo.name)
+    if again is None or TAKEN not in json.dumps(created):
+        raise ApiError(f"POST /products as isv: 422 {json.dumps(created)[:2000]}")
+    return again
+
+
+async def _existing_build(api: _Api, pid: str, version: str) -> dict[str, Any] | None:
+    return await api.find(f"/products/{pid}/builds?version={quote(version)}", "isv", version=version)
+
+
+async def _build(
+    api: _Api, demo: DemoProduct, pid: str, values: dict[str, str], interfaces: dict[str, str]
+) -> dict[str, Any]:
+    """The product's demo build, imported or assembled through the API, and submitted."""
+    existing = await _existing_build(api, pid, demo.version)
+    if existing is not None and existing["status"] != "draft":
+        return existing
+    if existing is not None:  # left half-assembled by an interrupted run: start again
+        await api.call("DELETE", f"/products/{pid}/builds/{existing['id']}", "isv")
+    document = demo_document(demo.document, values)
+    if not demo.exposes:
+        path = f"/products/{pid}/builds/import?version={quote(demo.version)}"
+        return dict((await api.call("POST", path, "isv", document))[1])
+    return await _assemble(api, demo, pid, document, interfaces)
+
+
+def _image(document: dict[str, Any]) -> tuple[str, str, str]:
+    """``host:port/repo:tag`` → (registry, repository, tag)."""
+    image: str = document["product"]["build"]["binary"]["image"]
+    host, rest = image.split("/", 1)
+    repository, tag = rest.rsplit(":", 1)
+    return host, repository, tag
+
+
+async def _assemble(
+    api: _Api, demo: DemoProduct, pid: str, document: dict[str, Any], interfaces: dict[str, str]
+) -> dict[str, Any]:
+    registry, repository, tag = _image(document)
+    build_body = {
+        "id": document["product"]["build"]["uuid"],
+        "version": demo.version,
+        "software_version": demo.version,
+        "container_registry": registry,
+        "container_repository": repository,
+        "container_tag": tag,
+        "release_notes": f"{demo.name} {demo.version}.",
+    }
+    build = (await api.call("POST", f"/products/{pid}/builds", "isv", build_body))[1]
+    at = f"/products/{pid}/builds/{build['id']}"
+    for i, config in enumerate(document["configuration"]):
+        name = "default" if config.get("default") else f"configuration-{i + 1}"
+        made = (
+            await api.call(
+                "POST", f"{at}/configurations", "isv", {"name": name, "default": bool(config.get("default"))}
+            )
+        )[1]
+        for task in config["task"]:
+            body = {k: v for k, v in task.items() if k not in ("label", "configuration_id")}
+            body["name"] = task["label"]
+            await api.call("POST", f"{at}/configurations/{made['id']}/tasks", "isv", body)
+    for interface, parameters in demo.exposes.items():
+        exposed = {"interface_id": interfaces[interface]}
+        exposure = (await api.call("POST", f"{at}/exposures", "isv", exposed))[1]
+        for parameter in parameters:
+            body = {"name": parameter, "required": True}
+            await api.call("POST", f"{at}/exposures/{exposure['id']}/parameters", "isv", body)
+    return dict((await api.call("POST", f"{at}/submit", "isv"))[1])
+
+
+async def _draft_build(api: _Api, demo: DemoProduct, pid: str, version: str) -> None:
+    """A next version still being packaged: a draft with an image and nothing else."""
+    if await _existing_build(api, pid, version) is not None:
+        return
+    repository = f"demo/{Path(demo.document).stem}"
+    body = {
+        "version": version,
+        "container_registry": "127.0.0.1:5000",
+        "container_repository": repository,
+        "container_tag": version,
+        "release_notes": "Release candidate; packaging in progress.",
+    }
+    await api.call("POST", f"/products/{pid}/builds", "isv", body)
+
+
+async def _publish(api: _Api, demo: DemoProduct, product: dict[str, Any]) -> None:
+    if demo.state == "draft" or product.get("published_at") is not None:
+        return
+    body: dict[str, Any] = {}
+    if demo.state == "embargoed":
+        body["visible_at"] = (datetime.now(UTC) + EMBARGO).isoformat()
+    await api.call("POST", f"/products/{product['id']}/publish", "operator", body)
+
+
+async def _approve(api: _Api, amqp_url: str, namespace: str, builds: list[tuple[str, str]]) -> None:
+    """Stand in for curation: approve the submitted builds, then wait until they show it."""
+    if not builds:
+        return
+    bus = Bus(amqp_url, namespace, "devstack-seed")
+    await bus.connect()
+    try:
+        for pid, bid in builds:
+            await bus.publish_event(
+                curation.BuildReviewChanged(
+                    build_id=UUID(bid),
+                    product_id=UUID(pid),
+                    state="approved",
+                    validated=True,
+                    reason="Demo data: approved by the devstack seed.",
+                    producer="devstack-seed",
+                )
+            )
+    finally:
+        await bus.close()
+    deadline = asyncio.get_running_loop().time() + PUBLISH_TIMEOUT
+    pending = list(builds)
+    while pending:
+        pid, bid = pending[0]
+        build = await api.get(f"/products/{pid}/builds/{bid}", "isv")
+        if build["published_at"] is not None:
+            pending.pop(0)
+            continue
+        if asyncio.get_running_loop().time() > deadline:
+            raise ApiError(f"build {bid} was not published within {PUBLISH_TIMEOUT}s: {build}")
+        await asyncio.sleep(0.2)
