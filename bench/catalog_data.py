@@ -135,21 +135,14 @@ async def load(conn: asyncpg.Connection, data: Dataset) -> Dataset:
         offers.append((pid, rnd.choice(data.license_ids), "License"))
         if rnd.random() < 0.2:
             awards.append((uuid.UUID(int=rnd.getrandbits(128), version=4), rnd.choice(data.badge_ids), pid))
+        # A product's builds all expose the same one or two interfaces, as real ones do.
+        interfaces = rnd.sample(data.interface_ids, rnd.choice((1, 1, 2)))
         for v in range(data.builds_per_product):
             bid = uuid.UUID(int=rnd.getrandbits(128), version=4)
-            builds.append(
-                (
-                    bid,
-                    pid,
-                    f"1.{v}.0",
-                    [1, v, 0],
-                    published if listed else None,
-                    "published" if listed else "draft",
-                )
-            )
-            exposures.append(
-                (uuid.UUID(int=rnd.getrandbits(128), version=4), bid, rnd.choice(data.interface_ids))
-            )
+            status = "published" if listed else "draft"
+            builds.append((bid, pid, f"1.{v}.0", [1, v, 0], published if listed else None, status))
+            for interface_id in interfaces:
+                exposures.append((uuid.UUID(int=rnd.getrandbits(128), version=4), bid, interface_id))
     await conn.copy_records_to_table(
         "products",
         records=products,

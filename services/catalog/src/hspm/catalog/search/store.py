@@ -29,7 +29,8 @@ PRODUCT_COLS = (
 # The simple configuration matches names as typed; the english one matches descriptions,
 # which the generated column stems ("running" is stored as "run").
 _TSQUERY = "(to_tsquery('simple', {}) || to_tsquery('english', {}))"
-_PUBLISHED_BUILD = "(b.published_at IS NOT NULL AND b.published_at <= now())"
+# product_interfaces (migration 0003) counts each product's builds exposing an interface.
+_PUBLISHED_EXPOSURE = "pi.published_builds > 0"
 _SORTS = {
     "name": "lower(p.name) {order}",
     "created_at": "p.created_at {order}",
@@ -52,8 +53,8 @@ def _build_visible(viewer: Viewer) -> list[Cond]:
     if viewer.sees_drafts:
         return []
     if viewer.user_id is not None:
-        return [(f"({_PUBLISHED_BUILD} OR p.user_id = {{}})", (viewer.user_id,))]
-    return [(_PUBLISHED_BUILD, ())]
+        return [(f"({_PUBLISHED_EXPOSURE} OR p.user_id = {{}})", (viewer.user_id,))]
+    return [(_PUBLISHED_EXPOSURE, ())]
 
 
 def _base(q: SearchQuery, viewer: Viewer) -> list[Cond]:
@@ -86,8 +87,8 @@ def _facet_filters(q: SearchQuery, viewer: Viewer) -> dict[str, list[Cond]]:
         args = tuple(v for _, vs in _build_visible(viewer) for v in vs)
         filters["interface"].append(
             (
-                "EXISTS (SELECT 1 FROM builds b JOIN exposures e ON e.build_id = b.id "
-                f"WHERE b.product_id = p.id AND e.interface_id = {{}} AND {builds})",
+                "EXISTS (SELECT 1 FROM product_interfaces pi "
+                f"WHERE pi.product_id = p.id AND pi.interface_id = {{}} AND {builds})",
                 (q.interface_id, *args),
             )
         )
@@ -192,9 +193,9 @@ async def facet_counts(conn: Conn, query: SearchQuery, viewer: Viewer, facet: st
             where.add(fragment, *values)
         n = len(where.args)
         sql = (
-            "SELECT i.id, i.name, count(DISTINCT p.id) AS count FROM products p "
-            "JOIN builds b ON b.product_id = p.id JOIN exposures e ON e.build_id = b.id "
-            f"JOIN interfaces i ON i.id = e.interface_id {where.clause} "
+            "SELECT i.id, i.name, count(*) AS count FROM products p "
+            "JOIN product_interfaces pi ON pi.product_id = p.id "
+            f"JOIN interfaces i ON i.id = pi.interface_id {where.clause} "
             f"GROUP BY i.id ORDER BY count DESC, i.name LIMIT ${n + 1}"
         )
     else:
