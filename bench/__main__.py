@@ -38,7 +38,10 @@ def _report(result: dict[str, object]) -> None:
     _line(f"\n{result['benchmark']}")
     _line(f"  {'':10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
     baseline = "direct" if "direct" in result else "bare"
-    for name, r in ((baseline, d), ("gateway", p)):
+    rows = [(baseline, d), ("gateway", p)]
+    if isinstance(result.get("catalog_direct"), dict):
+        rows.insert(1, ("catalog", result["catalog_direct"]))
+    for name, r in rows:
         _line(f"  {name:10}{r['rps']:>10.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}{r['errors']:>8}")
     verdict = "meets" if float(result["ratio"]) >= float(result["target_ratio"]) else "BELOW"  # type: ignore[arg-type]
     target = f"{result['target_ratio']:.0%}"

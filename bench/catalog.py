@@ -101,6 +101,9 @@ async def run(stack: Stack) -> list[dict[str, Any]]:
         read = await _pair(
             f"{bare}/products/{product_id}", f"{stack.config.gateway_url}/products/{product_id}", None
         )
+        # Where the difference goes: the service without the gateway in front.
+        direct = f"http://127.0.0.1:{stack.config.ports['catalog']}/products/{product_id}"
+        read_direct = median_run([await wrk(direct, {}) for _ in range(ROUNDS)])
         with tempfile.TemporaryDirectory() as tmp:
             script = _search_script(Path(tmp) / "search.lua")
             search = await _pair(
@@ -113,7 +116,11 @@ async def run(stack: Stack) -> list[dict[str, Any]]:
         bare_proc.terminate()
         await bare_proc.wait()
     return [
-        _figures("catalog product read, GET /products/{id} (anonymous, 10k products)", *read),
+        _figures("catalog product read, GET /products/{id} (anonymous, 10k products)", *read)
+        | {
+            "catalog_direct": read_direct.__dict__,
+            "catalog_direct_ratio": round(read_direct.rps / read[0].rps, 3),
+        },
         _figures("catalog search, POST /products/search (text + MIME filter + one facet)", *search),
         {
             "benchmark": "catalog search latency at half of saturation (open loop, through the gateway)",

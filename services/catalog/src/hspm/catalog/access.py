@@ -39,12 +39,16 @@ def sees_drafts(p: Principal) -> bool:
     return p.can("products", "read")
 
 
-async def visible_product(conn: Conn, p: Principal, product_id: UUID) -> asyncpg.Record:
-    """The product if this caller may see it; otherwise 404."""
-    row = await conn.fetchrow(_PRODUCT, product_id)
+def ensure_visible(row: asyncpg.Record | None, p: Principal) -> asyncpg.Record:
+    """``row`` (with ``listed`` and ``user_id``) if this caller may see it; otherwise 404."""
     if row is None or not (row["listed"] or p.owns(row["user_id"]) or sees_drafts(p)):
         raise NotFound("Product not found.")
     return row
+
+
+async def visible_product(conn: Conn, p: Principal, product_id: UUID) -> asyncpg.Record:
+    """The product if this caller may see it; otherwise 404."""
+    return ensure_visible(await conn.fetchrow(_PRODUCT, product_id), p)
 
 
 async def product_for_change(

@@ -70,10 +70,8 @@ async def create_product(conn: Conn, p: Principal, body: models.ProductCreate) -
 
 
 async def get_product(conn: Conn, p: Principal, product_id: UUID) -> Record:
-    await access.visible_product(conn, p, product_id)
-    row = await store.get_product(conn, product_id)
-    assert row is not None
-    return row
+    # One query: the rendered row carries what the visibility rule needs.
+    return access.ensure_visible(await store.get_product(conn, product_id), p)
 
 
 async def update_product(conn: Conn, p: Principal, product_id: UUID, body: models.ProductUpdate) -> Record:
