@@ -178,3 +178,36 @@ async def test_deleting_a_product_removes_its_links_both_ways(catalog) -> None:
     assert (await catalog.delete(f"/products/{b['id']}", catalog.isv)).status == 200
     assert (await catalog.get("/sub_products", catalog.isv)).body["total_entries"] == 0
     assert (await catalog.get(f"/products/{a['id']}/children", catalog.isv)).body["results"] == []
+
+
+async def test_moving_a_link_is_a_removal_and_an_addition(catalog) -> None:
+    a, b, c = await catalog.make_product(), await catalog.make_product(), await catalog.make_product()
+    link = await _link(catalog, a, b)
+    mark = await catalog.outbox_mark()
+    r = await catalog.patch(link["path"], catalog.isv, {"sub_product": {"child_id": c["id"]}})
+    assert r.status == 200, r
+    assert (r.body["parent_id"], r.body["child_id"]) == (a["id"], c["id"])
+    events = [(t, e["parent_id"], e["child_id"]) for t, e in await catalog.events(mark)]
+    assert events == [
+        ("catalog.product_relation.removed", a["id"], b["id"]),
+        ("catalog.product_relation.added", a["id"], c["id"]),
+    ]
+    # Unchanged ends change nothing and emit nothing; the echoed id is ignored.
+    mark = await catalog.outbox_mark()
+    r = await catalog.put(link["path"], catalog.isv, r.body | {"parent_id": a["id"]})
+    assert r.status == 200, r
+    assert await catalog.events(mark) == []
+
+
+async def test_moving_needs_rights_on_the_new_ends(catalog) -> None:
+    a, b = await catalog.make_product(), await catalog.make_product()
+    theirs = await catalog.make_product(catalog.other_isv)
+    link = await _link(catalog, a, b)
+    r = await catalog.patch(link["path"], catalog.isv, {"child_id": theirs["id"]})
+    assert r.status in (403, 422), r
+    r = await catalog.patch(link["path"], catalog.isv, {"child_id": a["id"]})
+    assert r.status == 422 and "child_id" in r.errors
+    r = await catalog.patch(link["path"], None, {"child_id": b["id"]})
+    assert r.status == 401
+    r = await catalog.patch(f"/sub_products/{uuid4()}", catalog.isv, {"child_id": b["id"]})
+    assert r.status == 404

@@ -127,6 +127,12 @@ async def get_sub_product(request: web.Request) -> web.Response:
     return await _show(request, views.sub_product, lambda c: service.get_sub_product(c, p, sid))
 
 
+async def update_sub_product(request: web.Request) -> web.Response:
+    body = await _body(request, models.SubProductUpdate, "sub_product")
+    p, sid = principal_of(request), path_id(request, "sub_product_id")
+    return await _show(request, views.sub_product, lambda c: service.update_sub_product(c, p, sid, body))
+
+
 async def delete_sub_product(request: web.Request) -> web.Response:
     _signed_in(request)
     p, sid = principal_of(request), path_id(request, "sub_product_id")

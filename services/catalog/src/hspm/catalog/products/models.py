@@ -52,6 +52,12 @@ class SubProductCreate(Input):
     child_id: UUID
 
 
+class SubProductUpdate(Input):
+    READ_ONLY = frozenset({"id"})
+    parent_id: UUID | None = None
+    child_id: UUID | None = None
+
+
 class BadgeCreate(Input):
     id: UUID | None = None
     name: Name

@@ -120,6 +120,16 @@ def add_routes(api: Api, router: web.UrlDispatcher) -> None:
         permission="sub_products.create",
     )
     a(router, "GET", S, h.get_sub_product, "Show a product link", tag=T_SUB)
+    for method in ("PUT", "PATCH"):
+        a(
+            router,
+            method,
+            S,
+            h.update_sub_product,
+            "Move a product link",
+            tag=T_SUB,
+            request=m.SubProductUpdate,
+        )
     a(
         router,
         "DELETE",

@@ -202,6 +202,29 @@ async def create_sub_product(conn: Conn, p: Principal, body: models.SubProductCr
     return row
 
 
+async def update_sub_product(conn: Conn, p: Principal, sub_id: UUID, body: models.SubProductUpdate) -> Record:
+    """Moving a link is removing it and making another: both rights, both events."""
+    row, parent, child = await _visible_link(conn, p, sub_id)
+    _require_link_right(p, "delete", parent, child)
+    parent_id = body.parent_id or row["parent_id"]
+    child_id = body.child_id or row["child_id"]
+    if (parent_id, child_id) == (row["parent_id"], row["child_id"]):
+        return row
+    if parent_id == child_id:
+        raise ValidationFailed.field("child_id", "can't be the same product as parent_id")
+    new_parent = await _end(conn, p, parent_id, "parent_id")
+    new_child = await _end(conn, p, child_id, "child_id")
+    _require_link_right(p, "create", new_parent, new_child)
+    try:
+        moved = await store.update_sub_product(conn, sub_id, {"parent_id": parent_id, "child_id": child_id})
+    except asyncpg.UniqueViolationError as exc:
+        raise _taken(exc) from exc
+    assert moved is not None
+    await emit(conn, ev.ProductRelationRemoved(parent_id=row["parent_id"], child_id=row["child_id"]))
+    await emit(conn, ev.ProductRelationAdded(parent_id=parent_id, child_id=child_id))
+    return moved
+
+
 async def delete_sub_product(conn: Conn, p: Principal, sub_id: UUID) -> Record:
     row, parent, child = await _visible_link(conn, p, sub_id)
     _require_link_right(p, "delete", parent, child)

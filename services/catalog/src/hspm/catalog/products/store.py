@@ -151,6 +151,10 @@ async def insert_sub_product(conn: Conn, fields: dict[str, Any]) -> Record:
     return await sql.insert(conn, "sub_products", _SUB_COLS, fields)
 
 
+async def update_sub_product(conn: Conn, sub_id: UUID, fields: dict[str, Any]) -> Record | None:
+    return await sql.update(conn, "sub_products", _SUB_COLS, sub_id, fields)
+
+
 async def delete_sub_product(conn: Conn, sub_id: UUID) -> Record | None:
     return await sql.delete(conn, "sub_products", _SUB_COLS, sub_id)
 
