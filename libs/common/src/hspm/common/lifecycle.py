@@ -34,20 +34,44 @@ CONSUMER_DRAIN_SECONDS = 3.0
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-@contextlib.asynccontextmanager
-async def unit_of_work(request: web.Request) -> AsyncIterator[Conn]:
+class unit_of_work:  # noqa: N801 - used like the function it replaced: `async with unit_of_work(r)`
     """One request, one transaction, committed at the edge.
 
     Reads run without BEGIN/COMMIT: under READ COMMITTED every statement takes its own
     snapshot anyway, so the transaction only cost two round trips (20% of a read's CPU).
+    A class, not a generator-based context manager: this runs on every request.
     """
-    state = request.app[state_key]
-    async with db.acquire(request.app[pool_key], state.settings.db_acquire_timeout) as conn:
-        if request.method in _SAFE_METHODS:
-            yield conn
-        else:
-            async with conn.transaction():
-                yield conn
+
+    __slots__ = ("_conn", "_pool", "_request", "_tx")
+
+    def __init__(self, request: web.Request) -> None:
+        self._request = request
+        self._pool = request.app[pool_key]
+        self._conn: db.Borrowed | None = None
+        self._tx: Any = None
+
+    async def __aenter__(self) -> Conn:
+        timeout = self._request.app[state_key].settings.db_acquire_timeout
+        conn = self._conn = await db.borrow(self._pool, timeout)
+        if self._request.method not in _SAFE_METHODS:
+            try:
+                self._tx = conn.transaction()
+                await self._tx.start()
+            except BaseException:
+                await self._pool.release(conn)
+                raise
+        return conn
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        assert self._conn is not None
+        try:
+            if self._tx is not None:
+                if exc_type is None:
+                    await self._tx.commit()
+                else:
+                    await self._tx.rollback()
+        finally:
+            await self._pool.release(self._conn)
 
 
 def database(package: str) -> CleanupCtx:
