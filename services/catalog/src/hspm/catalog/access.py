@@ -8,7 +8,6 @@ answers 404, the same as a missing one, so ids cannot be probed.
 
 from __future__ import annotations
 
-from datetime import datetime
 from uuid import UUID
 
 import asyncpg
@@ -46,9 +45,10 @@ def ensure_visible(row: asyncpg.Record | None, p: Principal) -> asyncpg.Record:
     return row
 
 
-async def visible_product(conn: Conn, p: Principal, product_id: UUID) -> asyncpg.Record:
-    """The product if this caller may see it; otherwise 404."""
-    return ensure_visible(await conn.fetchrow(_PRODUCT, product_id), p)
+async def visible_product(conn: Conn, p: Principal, product_id: UUID, lock: bool = False) -> asyncpg.Record:
+    """The product if this caller may see it; otherwise 404. ``lock`` takes its row lock."""
+    query = _PRODUCT + " FOR UPDATE" if lock else _PRODUCT
+    return ensure_visible(await conn.fetchrow(query, product_id), p)
 
 
 async def product_for_change(
@@ -58,11 +58,6 @@ async def product_for_change(
 
     Locks the product row so concurrent changes to its builds serialize.
     """
-    row = await visible_product(conn, p, product_id)
+    row = await visible_product(conn, p, product_id, lock=True)
     p.require_or_owner(resource, verb, row["user_id"])
-    await conn.execute("SELECT 1 FROM products WHERE id = $1 FOR UPDATE", product_id)
     return row
-
-
-def is_listed(published_at: datetime | None, visible_at: datetime | None, now: datetime) -> bool:
-    return published_at is not None and published_at <= now and visible_at is not None and visible_at <= now

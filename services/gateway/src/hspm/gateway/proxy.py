@@ -76,9 +76,9 @@ async def authenticate(request: web.Request, rule: Rule) -> SessionPrincipal | N
 
 def unauthorized(request: web.Request, exc: InvalidToken) -> web.Response:
     """401 problem+json with the RFC 6750 challenge."""
-    response = problem_response(exc, request[request_id_key])
-    response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-    return response
+    return problem_response(
+        exc, request[request_id_key], {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+    )
 
 
 async def forward(

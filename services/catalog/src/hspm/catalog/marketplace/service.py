@@ -103,8 +103,6 @@ async def _write(
 ) -> None:
     core, pre = build_rules.parse_version(version) or ([], None)
     fields = {
-        "id": plan.id,
-        "product_id": product_id,
         "version": version,
         "version_core": core,
         "version_pre": pre,
@@ -116,32 +114,29 @@ async def _write(
         "marketplace_canonical": canon,
     }
     try:
-        await store.insert_build(conn, fields)
+        await build_store.insert_build(conn, plan.id, product_id, fields)
     except asyncpg.UniqueViolationError as exc:
         raise Conflict(f"This product already has a build with version {version!r}.") from exc
     for config in plan.configurations:
         await _write_configuration(conn, plan.id, config)
     for dep in plan.dependencies:
         if dep.product_id is not None or dep.interface_id is not None:
-            await store.insert_dependency(conn, _dependency_fields(plan.id, dep))
+            await build_store.insert_dependency(conn, uuid4(), plan.id, _dependency_fields(dep))
 
 
 async def _write_configuration(conn: Conn, build_id: UUID, config: mapping.ConfigurationRow) -> None:
-    await store.insert_configuration(
-        conn, {"id": config.id, "build_id": build_id, "name": config.name, "default": config.default}
+    await build_store.insert_configuration(
+        conn, config.id, build_id, {"name": config.name, "default": config.default}
     )
     for task in config.tasks:
-        fields: dict[str, Any] = {"id": task.id, "configuration_id": config.id, "name": task.name}
-        fields |= task.numbers
+        fields: dict[str, Any] = {"name": task.name, **task.numbers}
         fields |= {"options": task.options, "ports": task.ports, "cron": task.cron}
         fields["environment"] = task.environment
-        await store.insert_task(conn, fields)
+        await build_store.insert_task(conn, task.id, config.id, fields)
 
 
-def _dependency_fields(build_id: UUID, dep: mapping.DependencyRow) -> dict[str, Any]:
+def _dependency_fields(dep: mapping.DependencyRow) -> dict[str, Any]:
     return {
-        "id": uuid4(),
-        "build_id": build_id,
         "product_id": dep.product_id,
         "build_ids": dep.build_ids,
         "interface_id": dep.interface_id,

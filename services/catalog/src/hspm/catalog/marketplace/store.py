@@ -1,19 +1,16 @@
-"""All SQL of the marketplace area: writing an imported build and reading its document.
+"""All SQL of the marketplace area: the checks before an import and reading a document.
 
-The inserts are deliberately minimal; once the builds area exposes its own store
-functions these should call them instead.
+An import writes its build and packaging through the builds area's store functions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 from uuid import UUID
 
 import asyncpg
 
 from hspm.common.db import Conn
-from hspm.common.sql import insert
 
 _DOCUMENT = """
 SELECT id, product_id, container_registry, container_repository, container_tag, image_digest,
@@ -21,22 +18,6 @@ SELECT id, product_id, container_registry, container_repository, container_tag, 
        marketplace_canonical, {raw}
 FROM builds WHERE id = $1 AND product_id = $2
 """
-
-
-async def insert_build(conn: Conn, fields: Mapping[str, Any]) -> None:
-    await insert(conn, "builds", "id", fields)
-
-
-async def insert_configuration(conn: Conn, fields: Mapping[str, Any]) -> None:
-    await insert(conn, "configurations", "id", fields)
-
-
-async def insert_task(conn: Conn, fields: Mapping[str, Any]) -> None:
-    await insert(conn, "tasks", "id", fields)
-
-
-async def insert_dependency(conn: Conn, fields: Mapping[str, Any]) -> None:
-    await insert(conn, "dependencies", "id", fields)
 
 
 async def build_exists(conn: Conn, build_id: UUID) -> bool:
