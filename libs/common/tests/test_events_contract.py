@@ -53,11 +53,17 @@ def _sample_value(annotation: Any) -> Any:
         return _sample_value(next(a for a in typing.get_args(annotation) if a is not type(None)))
     if origin is list:
         return [_sample_value(typing.get_args(annotation)[0])]
+    if origin is dict:
+        key, value = typing.get_args(annotation)
+        return {_sample_value(key): _sample_value(value) if value is not Any else "sample"}
+    if origin is typing.Literal:
+        return typing.get_args(annotation)[0]
     samples: dict[Any, Any] = {
         UUID: uuid4(),
         str: "sample",
         bool: True,
-        int: 7,
+        int: 65_536,
+        float: 0.5,
         datetime: datetime(2026, 1, 2, tzinfo=UTC),
     }
     if annotation in samples:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from hspm.common.events import catalog, curation, identity
+from hspm.common.events import catalog, curation, identity, validator
 from hspm.common.events.base import Event
 
-_MODULES = (identity, catalog, curation)
+_MODULES = (identity, catalog, curation, validator)
 
 
 def _collect() -> dict[str, type[Event]]:
