@@ -19,6 +19,7 @@ STATIC_RULES: tuple[str, ...] = (
     "image.single",  # one image, not a bundle of several
     "image.platform",  # linux/amd64 present (spec 8.3 rule 11)
     "image.size",  # layer count, manifest, config and total size within the limits
+    "image.layers",  # layers unpack safely: no path traversal, no device files
     "env.names",  # ^[A-Z0-9_]+$ in the image and the declared configuration (rule 3)
     "env.secrets",  # no secrets in environment values or labels
     "memory.declared",  # every task declares a sane memory maximum (rule 10)
@@ -50,6 +51,7 @@ DEFAULT_REQUIRED_RULES: tuple[str, ...] = (
     "image.single",
     "image.platform",
     "image.size",
+    "image.layers",
     "env.names",
     "memory.declared",
     "runtime.starts",
