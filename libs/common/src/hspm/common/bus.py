@@ -227,7 +227,7 @@ class Consumer:
             try:
                 await self.handler(event, message)
             except Exception:
-                attempt = _delivery_count(message)
+                attempt = delivery_count(message)
                 log.exception("bus.handler_failed", attempt=attempt)
                 # Back off a little so a transient failure is not retried in a hot loop.
                 await asyncio.sleep(min(0.2 * attempt, 2.0))
@@ -236,11 +236,16 @@ class Consumer:
             await message.ack()
         structlog.contextvars.unbind_contextvars("event_type", "event_id")
 
-    async def stop(self, timeout: float) -> None:
-        """Stop taking messages, let in-flight ones finish, then close the channel."""
+    async def pause(self) -> None:
+        """Stop taking new messages; in-flight ones go on (and are acked or requeued later)."""
         if self.queue is not None and self._tag is not None:
             with contextlib.suppress(Exception):
                 await self.queue.cancel(self._tag)
+            self._tag = None
+
+    async def stop(self, timeout: float) -> None:
+        """Stop taking messages, let in-flight ones finish, then close the channel."""
+        await self.pause()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), timeout)
         if self._channel is not None:
@@ -248,6 +253,6 @@ class Consumer:
                 await self._channel.close()
 
 
-def _delivery_count(message: AbstractIncomingMessage) -> int:
+def delivery_count(message: AbstractIncomingMessage) -> int:
     count = (message.headers or {}).get("x-delivery-count", 0)
     return int(count) + 1 if isinstance(count, int | str) and str(count).isdigit() else 1
