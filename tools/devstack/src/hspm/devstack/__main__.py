@@ -28,7 +28,7 @@ async def up() -> int:
         loop.add_signal_handler(sig, stop.set)
     PID_FILE.write_text(str(os.getpid()))
     try:
-        _say("starting: oidc-provider, " + ", ".join(s.name for s in SERVICES))
+        _say("starting: registry, oidc-provider, " + ", ".join(s.name for s in SERVICES))
         await stack.start()
         tokens = await stack.seed()
         await stack.seed_catalog()
@@ -37,6 +37,7 @@ async def up() -> int:
         _say(f"HSP Marketplace is up.  Gateway:      {c.gateway_url}")
         _say(f"  API docs:                          {c.gateway_url}/docs")
         _say(f"  OpenID Connect provider (dev):     {c.oidc_issuer}")
+        _say(f"  OCI registry (allow-listed, HTTP): {c.registry_host}  (samples/<name>:1, demo/...)")
         _say(f"  Demo API tokens (one per persona): {tokens.relative_to(REPO)}")
         _say(f"  Logs:                              {(STATE_DIR / 'logs').relative_to(REPO)}/")
         _say(

@@ -79,7 +79,10 @@ class Sample:
     ports: tuple[int, ...] = (8080,)
     entrypoint: tuple[str, ...] = ("/bin/start.sh",)
     labels: Mapping[str, str] = field(default_factory=dict)
-    healthcheck: tuple[str, ...] | None = ("CMD-SHELL", "wget -q -O- http://127.0.0.1:8080/health || exit 1")
+    healthcheck: tuple[str, ...] | None = (
+        "CMD-SHELL",
+        "wget -q -O- http://127.0.0.1:${PORT:-8080}/health || exit 1",
+    )
     architecture: str = "amd64"
     docker_format: bool = True
     # Raw tar members for hostile layers: (name, type, linkname).
@@ -136,6 +139,7 @@ def samples() -> dict[str, Sample]:
         Sample("fhir-broken", _serve()),
         Sample("cds-good", _serve() | cds),
         Sample("smart-good", _serve() | smart),
+        Sample("fhir-smart", _serve() | fhir | smart),
         Sample(
             "path-traversal",
             _serve(),
@@ -339,13 +343,36 @@ async def push_samples(registry: str, repository_prefix: str = "samples", tag: s
         built = {name: build(s) for name, s in samples().items()}
         for name, image in built.items():
             digests[name] = await push(http, registry, f"{repository_prefix}/{name}", tag, image)
-        arm = build(Sample("good-arm64", _serve(), architecture="arm64", docker_format=False, healthcheck=None))
+        arm = build(
+            Sample("good-arm64", _serve(), architecture="arm64", docker_format=False, healthcheck=None)
+        )
         amd = build(Sample("good-amd64", _serve(), docker_format=False, healthcheck=None))
         multi = index({"amd64": amd, "arm64": arm})
         digests["multi-arch"] = await push(
             http, registry, f"{repository_prefix}/multi-arch", tag, multi, amd, arm
         )
     return digests
+
+
+# The demo catalog's images (repository → sample): each passes the demo build's checks.
+DEMO_IMAGES: dict[str, str] = {
+    "demo/sepsis-watch:2.3.0": "smart-good",
+    "demo/sepsis-alert-cds:1.4.1": "cds-good",
+    "demo/cardinal-fhir-server:4.0.2": "fhir-smart",
+    "demo/cardinal-fhir-server:4.1.0-rc.1": "fhir-smart",
+    "demo/sepsis-measures-cql:2025.1.0": "good",
+    "demo/sepsis-pathway-knart:0.9.0": "good",
+}
+
+
+async def push_demo_images(registry: str) -> None:
+    """The demo catalog's images and every sample (``samples/<name>:1``), for newcomers to try."""
+    await push_samples(registry)
+    by_name = samples()
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
+        for ref, name in DEMO_IMAGES.items():
+            repository, tag = ref.rsplit(":", 1)
+            await push(http, registry, repository, tag, build(by_name[name]))
 
 
 def have_busybox() -> bool:

@@ -8,10 +8,11 @@ described by a ``marketplace.json`` under ``demo/``: imported as it is
 import cannot declare exposures), assembled from the same document through the builds
 API and submitted.
 
-Builds cannot be published through the API; only curation's
-``curation.build.review_changed`` events move them. Until the curation service exists,
-this module stands in for it and publishes ``BuildReviewChanged(state="approved")`` on
-the stack's bus for the demo's submitted builds.
+A submitted build goes through curation like any other: the validator pulls its image
+from the stack's local registry, checks it and runs it in the sandbox, and the case
+waits for review. The seed then approves, as the operator, the builds of products the
+demo lists, and waits until the catalog shows them published; the draft product's build
+stays in the review queue for an operator to try.
 
 Running it twice changes nothing: every record is looked up by name (builds by version)
 before it is created, and a 422 "has already been taken" counts as found.
@@ -27,17 +28,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
-from uuid import UUID
 
 import aiohttp
-
-from hspm.common.bus import Bus
-from hspm.common.events import curation
 
 DEMO = resources.files("hspm.devstack") / "demo"
 TAKEN = "has already been taken"
 EMBARGO = timedelta(days=90)
-PUBLISH_TIMEOUT = 20.0
+PUBLISH_TIMEOUT = 90.0
+# Review states in which the seed still has work to do for a build it submitted.
+IN_REVIEW = frozenset({"submitted", "validating", "awaiting_review"})
 
 # name, uri, version
 INTERFACES: tuple[tuple[str, str, str], ...] = (
@@ -228,15 +227,15 @@ def demo_document(name: str, values: dict[str, str]) -> dict[str, Any]:
             return [fill(v) for v in node]
         if isinstance(node, str) and node.startswith("$") and node in values:
             return values[node]
+        if isinstance(node, str) and "$REGISTRY" in node:
+            return node.replace("$REGISTRY", values["$REGISTRY"])
         return node
 
     filled: dict[str, Any] = fill(document)
     return filled
 
 
-async def seed_catalog(
-    gateway_url: str, tokens_file: Path, amqp_url: str, amqp_namespace: str
-) -> dict[str, str]:
+async def seed_catalog(gateway_url: str, tokens_file: Path, registry: str) -> dict[str, str]:
     """Seed (or complete) the demo catalog; returns product names → ids."""
     tokens: dict[str, str] = json.loads(await asyncio.to_thread(tokens_file.read_text))
     timeout = aiohttp.ClientTimeout(total=30)
@@ -261,15 +260,17 @@ async def seed_catalog(
         products: dict[str, dict[str, Any]] = {}
         for demo in PRODUCTS:
             products[demo.name] = await _product(api, demo)
-        values = {"$MARKETPLACE_URL": gateway_url} | {f"$INTERFACE:{k}": v for k, v in interfaces.items()}
+        values = {"$MARKETPLACE_URL": gateway_url, "$REGISTRY": registry} | {
+            f"$INTERFACE:{k}": v for k, v in interfaces.items()
+        }
         to_approve: list[tuple[str, str]] = []
         for demo in PRODUCTS:
             pid = products[demo.name]["id"]
             build = await _build(api, demo, pid, values | {"$PRODUCT_ID": pid}, interfaces)
-            if demo.published_builds and build["status"] == "submitted":
+            if demo.published_builds and build["status"] in IN_REVIEW:
                 to_approve.append((pid, build["id"]))
             for version in demo.draft_builds:
-                await _draft_build(api, demo, pid, version)
+                await _draft_build(api, demo, pid, version, registry)
         for parent, children in SUB_PRODUCTS.items():
             for child in children:
                 pair = {"parent_id": products[parent]["id"], "child_id": products[child]["id"]}
@@ -281,7 +282,7 @@ async def seed_catalog(
                 award = {"badge_id": badges[badge_name], "reason": reason}
                 await api.ensure(f"/products/{pid}/badges", "operator", award, badge_id=badges[badge_name])
             await _publish(api, demo, products[demo.name])
-        await _approve(api, amqp_url, amqp_namespace, to_approve)
+        await _approve(api, to_approve)
     return {name: str(p["id"]) for name, p in products.items()}
 
 
@@ -370,14 +371,14 @@ async def _assemble(
     return dict((await api.call("POST", f"{at}/submit", "isv"))[1])
 
 
-async def _draft_build(api: _Api, demo: DemoProduct, pid: str, version: str) -> None:
+async def _draft_build(api: _Api, demo: DemoProduct, pid: str, version: str, registry: str) -> None:
     """A next version still being packaged: a draft with an image and nothing else."""
     if await _existing_build(api, pid, version) is not None:
         return
     repository = f"demo/{Path(demo.document).stem}"
     body = {
         "version": version,
-        "container_registry": "127.0.0.1:5000",
+        "container_registry": registry,
         "container_repository": repository,
         "container_tag": version,
         "release_notes": "Release candidate; packaging in progress.",
@@ -394,34 +395,33 @@ async def _publish(api: _Api, demo: DemoProduct, product: dict[str, Any]) -> Non
     await api.call("POST", f"/products/{product['id']}/publish", "operator", body)
 
 
-async def _approve(api: _Api, amqp_url: str, namespace: str, builds: list[tuple[str, str]]) -> None:
-    """Stand in for curation: approve the submitted builds, then wait until they show it."""
-    if not builds:
-        return
-    bus = Bus(amqp_url, namespace, "devstack-seed")
-    await bus.connect()
-    try:
-        for pid, bid in builds:
-            await bus.publish_event(
-                curation.BuildReviewChanged(
-                    build_id=UUID(bid),
-                    product_id=UUID(pid),
-                    state="approved",
-                    validated=True,
-                    reason="Demo data: approved by the devstack seed.",
-                    producer="devstack-seed",
-                )
-            )
-    finally:
-        await bus.close()
+async def _approve(api: _Api, builds: list[tuple[str, str]]) -> None:
+    """As the operator: approve each build once validated, then wait until it is published."""
     deadline = asyncio.get_running_loop().time() + PUBLISH_TIMEOUT
-    pending = list(builds)
-    while pending:
-        pid, bid = pending[0]
-        build = await api.get(f"/products/{pid}/builds/{bid}", "isv")
-        if build["published_at"] is not None:
-            pending.pop(0)
-            continue
+    for pid, bid in builds:
+        review = await _validated_review(api, bid, deadline)
+        if review["state"] == "awaiting_review":
+            decision = {"decision": "approve", "reason": "Demo data: approved by the devstack seed."}
+            await api.call("POST", f"/reviews/{review['id']}/decisions", "operator", decision)
+        while (await api.get(f"/products/{pid}/builds/{bid}", "isv"))["published_at"] is None:
+            if asyncio.get_running_loop().time() > deadline:
+                raise ApiError(f"build {bid} was not published within {PUBLISH_TIMEOUT}s")
+            await asyncio.sleep(0.2)
+
+
+async def _validated_review(api: _Api, build_id: str, deadline: float) -> dict[str, Any]:
+    """The build's review case once its validation has finished; a rejection is an error."""
+    while True:
+        found = await api.find(f"/reviews?build_id={build_id}", "operator", build_id=build_id)
+        state = found["state"] if found else None
+        if state == "auto_rejected":
+            assert found is not None
+            detail = await api.get(f"/reviews/{found['id']}", "operator")
+            raise ApiError(
+                f"the demo build {build_id} was rejected by validation: {json.dumps(detail)[:3000]}"
+            )
+        if found is not None and state not in ("submitted", "validating"):
+            return found
         if asyncio.get_running_loop().time() > deadline:
-            raise ApiError(f"build {bid} was not published within {PUBLISH_TIMEOUT}s: {build}")
+            raise ApiError(f"build {build_id} was not validated within {PUBLISH_TIMEOUT}s (state {state})")
         await asyncio.sleep(0.2)

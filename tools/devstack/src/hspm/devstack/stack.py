@@ -15,6 +15,10 @@ from pathlib import Path
 
 import aiohttp
 
+from hspm.devstack.images import push_demo_images
+from hspm.devstack.registry import LocalRegistry
+from hspm.devstack.registry import available as registry_available
+
 REPO = Path(__file__).resolve().parents[5]
 OIDC_DIR = REPO / "tools" / "oidc-provider"
 OIDC_CLIENT_ID = "hspm-marketplace"
@@ -32,14 +36,17 @@ class ServiceSpec:
 
 # Services the gateway routes to but this repository does not run yet: an empty URL
 # tells the gateway so, and it answers 503 "not available" instead of trying a port.
-NOT_YET_BUILT = ("curation", "licensing", "notifier", "web")
+NOT_YET_BUILT = ("licensing", "notifier", "web")
 
 # Later services join by adding a line here (and leaving NOT_YET_BUILT).
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("identity", 8081),
     ServiceSpec("catalog", 8082),
+    ServiceSpec("curation", 8083),
+    ServiceSpec("validator", 8084, database=False),
     ServiceSpec("gateway", 8080, database=False),
 )
+REGISTRY_PORT = 5000
 
 
 def free_port() -> int:
@@ -55,6 +62,7 @@ class StackConfig:
     state_dir: Path
     ports: dict[str, int]
     oidc_port: int = 9090
+    registry_port: int = REGISTRY_PORT
     database_prefix: str = "hspm"
     amqp_namespace: str = "hspm"
     pg_url: str = "postgresql://postgres@127.0.0.1:5432"
@@ -73,6 +81,7 @@ class StackConfig:
             state_dir=state_dir,
             ports={s.name: free_port() for s in SERVICES},
             oidc_port=free_port(),
+            registry_port=free_port(),
             database_prefix=f"hspm_{tag}",
             amqp_namespace=f"hspm_{tag}",
         )
@@ -80,6 +89,11 @@ class StackConfig:
     @property
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.ports['gateway']}"
+
+    @property
+    def registry_host(self) -> str:
+        """The local OCI registry, as build references name it (``127.0.0.1:5000``)."""
+        return f"127.0.0.1:{self.registry_port}"
 
     @property
     def oidc_issuer(self) -> str:
@@ -105,6 +119,7 @@ class Stack:
         self.config = config
         self.processes: dict[str, asyncio.subprocess.Process] = {}
         config.state_dir.mkdir(parents=True, exist_ok=True)
+        self.registry = LocalRegistry(config.state_dir / "registry", config.registry_port)
         from hspm.identity.tokens import generate_private_key_pem
 
         self.signing_key = _secret_file(config.state_dir / "signing-key.pem", generate_private_key_pem())
@@ -131,6 +146,12 @@ class Stack:
             env["HSPM_DATABASE_URL"] = c.database_url(spec.name)
         if spec.name == "identity":
             env["HSPM_SIGNING_KEY"] = self.signing_key
+        if spec.name == "curation":
+            # The development policy trusts the local registry (loopback, plain HTTP).
+            env["HSPM_POLICY_ALLOWED_REGISTRIES"] = c.registry_host
+            env["HSPM_POLICY_INSECURE_REGISTRIES"] = c.registry_host
+        if spec.name == "validator":
+            env["HSPM_WORK_DIR"] = str(c.state_dir / "validator")
         if spec.name == "gateway":
             for absent in NOT_YET_BUILT:
                 env[f"HSPM_{absent.upper()}_URL"] = ""
@@ -170,9 +191,12 @@ class Stack:
         out.close()
 
     async def start(self, timeout: float = 60.0) -> None:
-        """Start the OIDC provider and every service, then wait until all are ready."""
+        """Start the registry, the OIDC provider and every service; wait until all are ready."""
         logs = self.config.state_dir / "logs"
         logs.mkdir(exist_ok=True)
+        if registry_available():
+            await asyncio.to_thread(self.registry.start)
+            await push_demo_images(self.registry.url)
         await self._spawn("oidc", ["node", str(OIDC_DIR / "server.js")], self.oidc_env(), logs / "oidc.log")
         for spec in SERVICES:
             argv = [sys.executable, "-m", f"hspm.{spec.name}"]
@@ -238,7 +262,7 @@ class Stack:
         from hspm.devstack.seed_catalog import seed_catalog
 
         c = self.config
-        await seed_catalog(c.gateway_url, c.state_dir / "dev-tokens.json", c.amqp_url, c.amqp_namespace)
+        await seed_catalog(c.gateway_url, c.state_dir / "dev-tokens.json", c.registry_host)
 
     async def stop(self) -> dict[str, float]:
         """SIGTERM every process (gateway first), wait, then SIGKILL; returns seconds each took."""
@@ -258,4 +282,8 @@ class Stack:
                 proc.kill()
                 await proc.wait()
             timings[name] = loop.time() - started
+        if self.registry.process is not None:
+            started = loop.time()
+            await asyncio.to_thread(self.registry.stop)
+            timings["registry"] = loop.time() - started
         return timings
