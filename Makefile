@@ -32,8 +32,8 @@ fmt: ## format and autofix
 	@$(UV) run --frozen ruff format .
 	@$(UV) run --frozen ruff check --fix .
 
-bench: deps ## performance figures, each with the ratio to its baseline in the same run
-	@$(UV) run --frozen python -m bench
+bench: deps ## performance figures with their baselines (BENCH="validation" runs one)
+	@$(UV) run --frozen python -m bench $(BENCH)
 
 clean: ## remove local state (.hspm) and caches
 	rm -rf .hspm .pytest_cache .mypy_cache .ruff_cache

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import orjson
 
-from bench import catalog, gateway
+from bench import catalog, gateway, validation
 from hspm.common.testing import unique
 from hspm.devstack.testing import drop_stack_state, start_stack
 
@@ -24,6 +24,9 @@ def _line(text: str) -> None:
 
 
 def _report(result: dict[str, object]) -> None:
+    if "builds_per_minute" in result:
+        validation.report(result, _line)
+        return
     if "rate" in result:
         verdict = "meets" if float(result["p99_ms"]) < float(result["target_p99_ms"]) else "ABOVE"  # type: ignore[arg-type]
         _line(f"\n{result['benchmark']}")
@@ -48,14 +51,20 @@ def _report(result: dict[str, object]) -> None:
     _line(f"  ratio gateway/{baseline}: {result['ratio']:.2f} ({verdict} the {target} target)")
 
 
-async def main() -> None:
+async def main(which: set[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         # The rate limit would throttle the load generator, which is one client.
         limits = {"HSPM_RATE_LIMIT_PER_MINUTE": "100000000", "HSPM_RATE_LIMIT_BURST": "100000"}
         stack = await start_stack(Path(tmp), unique("bench"), PG, AMQP, limits)
         try:
             tokens = orjson.loads((stack.config.state_dir / "dev-tokens.json").read_bytes())
-            results = [await gateway.run(stack, tokens), *await catalog.run(stack)]
+            results: list[dict[str, object]] = []
+            if "gateway" in which:
+                results.append(await gateway.run(stack, tokens))
+            if "catalog" in which:
+                results.extend(await catalog.run(stack))
+            if "validation" in which:
+                results.append(await validation.run(stack, tokens))
             for result in results:
                 _report(result)
             _line("\n" + orjson.dumps(results).decode())
@@ -64,5 +73,11 @@ async def main() -> None:
             await drop_stack_state(stack.config)
 
 
+BENCHMARKS = ("gateway", "catalog", "validation")
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    # ``python -m bench validation`` runs one; no argument runs them all.
+    chosen = set(sys.argv[1:]) or set(BENCHMARKS)
+    if unknown := chosen - set(BENCHMARKS):
+        sys.exit(f"unknown benchmark(s): {', '.join(sorted(unknown))}; choose from {', '.join(BENCHMARKS)}")
+    asyncio.run(main(chosen))

@@ -7,7 +7,6 @@ import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID
 
 import aio_pika
 import aiohttp
@@ -15,9 +14,7 @@ import pytest
 import pytest_asyncio
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 
-from hspm.common.bus import Bus
 from hspm.common.events import catalog as ev
-from hspm.common.events import curation
 from hspm.common.testing import unique, wait_for
 from hspm.devstack import seed_catalog as demo
 from hspm.devstack.stack import Stack
@@ -41,6 +38,15 @@ async def _ok(stack: Stack, method: str, path: str, token: str | None = None, bo
     status, data = await _call(stack, method, path, token, body)
     assert status in (200, 201), (method, path, status, data)
     return data
+
+
+async def _review_in(
+    stack: Stack, tokens: dict[str, str], build_id: str, state: str
+) -> dict[str, Any] | None:
+    """The build's review case once it is in ``state`` (None until then)."""
+    body = await _ok(stack, "GET", f"/reviews?build_id={build_id}", tokens["operator"])
+    found = [r for r in body["results"] if r["state"] == state]
+    return found[0] if found else None
 
 
 async def _listed_ids(stack: Stack, token: str | None = None, query: str = "") -> set[str]:
@@ -123,9 +129,9 @@ class TestBuildLifecycle:
             isv,
             {
                 "version": "1.0.0",
-                "container_registry": "127.0.0.1:5000",
-                "container_repository": "demo/flow-cds",
-                "container_tag": "1.0.0",
+                "container_registry": stack.config.registry_host,
+                "container_repository": "samples/cds-good",
+                "container_tag": "1",
             },
         )
         at = f"/products/{pid}/builds/{build['id']}"
@@ -156,9 +162,9 @@ class TestBuildLifecycle:
         assert snapshot["product_id"] == pid
         assert snapshot["version"] == "1.0.0"
         assert (snapshot["registry"], snapshot["repository"], snapshot["tag"]) == (
-            "127.0.0.1:5000",
-            "demo/flow-cds",
-            "1.0.0",
+            stack.config.registry_host,
+            "samples/cds-good",
+            "1",
         )
         assert snapshot["mime_type"] == "application/x-cds-hooks"
         [configuration] = snapshot["configurations"]
@@ -171,16 +177,11 @@ class TestBuildLifecycle:
         status, _ = await _call(stack, "PATCH", at, isv, {"container_tag": "1.0.1"})
         assert status in (409, 422), status
 
-        bus = Bus(stack.config.amqp_url, stack.config.amqp_namespace, "system-test")
-        await bus.connect()
-        try:
-            await bus.publish_event(
-                curation.BuildReviewChanged(
-                    build_id=UUID(build["id"]), product_id=UUID(pid), state="approved", validated=True
-                )
-            )
-        finally:
-            await bus.close()
+        # Curation validates the build (pulled from the stack's registry, run in the sandbox)
+        # and queues it for review; the operator's approval publishes it.
+        review = await wait_for(lambda: _review_in(stack, tokens, build["id"], "awaiting_review"), timeout=60)
+        decision = {"decision": "approve", "reason": "Checked by the system test."}
+        await _ok(stack, "POST", f"/reviews/{review['id']}/decisions", tokens["operator"], decision)
 
         async def published() -> dict[str, Any] | None:
             status, body = await _call(stack, "GET", at)  # anonymous
@@ -262,9 +263,10 @@ class TestDemoCatalog:
             pid = products[spec.name]["id"]
             builds = (await _ok(stack, "GET", f"/products/{pid}/builds?per_page=100", operator))["results"]
             main = next(b for b in builds if b["version"] == spec.version)
-            assert main["status"] == ("published" if spec.published_builds else "submitted"), spec.name
+            assert main["status"] == ("published" if spec.published_builds else "awaiting_review"), spec.name
+            assert main["validated_at"] is not None or not spec.published_builds, spec.name
             image = f"{main['container_registry'] or ''}/{main['container_repository'] or ''}"
-            assert "127.0.0.1:5000" in image, image
+            assert stack.config.registry_host in image, image
             for version in spec.draft_builds:
                 assert next(b for b in builds if b["version"] == version)["status"] == "draft"
             if spec.exposes:
