@@ -1,0 +1,1 @@
+"""The read copy of the catalog's products and builds, fed only by catalog events."""

@@ -1,0 +1,1 @@
+"""The operator's validation policy as data, and per-product rule exceptions."""

@@ -1,0 +1,77 @@
+"""Rules of the policy area: who reads and edits the policy, exceptions, the policy in force."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+
+from hspm.common.auth import Principal
+from hspm.common.db import Conn
+from hspm.common.errors import NotFound, ValidationFailed
+from hspm.common.events.curation import ValidationPolicy
+from hspm.common.web.pagination import PageParams
+from hspm.curation import access
+from hspm.curation.catalog_copy import store as copy
+from hspm.curation.policy import models, rules, store
+
+Record = asyncpg.Record
+
+
+async def seed(conn: Conn, first: ValidationPolicy) -> None:
+    """Store ``first`` unless a policy exists (the operator's edits survive restarts)."""
+    await store.seed_policy(conn, rules.document(first))
+
+
+async def in_force(conn: Conn, product_id: UUID) -> ValidationPolicy:
+    """The policy with this product's exceptions: what a validation request carries."""
+    policy = rules.load((await store.get_policy(conn))["document"])
+    return rules.for_product(policy, await store.exceptions_of(conn, product_id))
+
+
+async def get_policy(conn: Conn) -> Record:
+    return await store.get_policy(conn)
+
+
+async def put_policy(conn: Conn, p: Principal, body: Any) -> Record:
+    p.require("reviews", "update")
+    policy = rules.parse(body)
+    return await store.put_policy(conn, rules.document(policy), p.user_id)
+
+
+def _sees_all(p: Principal) -> bool:
+    return p.can("reviews", "read")
+
+
+async def list_exceptions(
+    conn: Conn, p: Principal, page: PageParams, product_id: UUID | None
+) -> tuple[list[Record], int]:
+    """Operators see every exception, owners those of their own products."""
+    everything = _sees_all(p)
+    owner = None if everything else access.owner_scope(p, "reviews", "read")
+    return await store.list_exceptions(conn, page, product_id, owner, everything)
+
+
+async def get_exception(conn: Conn, p: Principal, exception_id: UUID) -> Record:
+    row = await store.get_exception(conn, exception_id)
+    if row is None or not (_sees_all(p) or p.may_as_owner("reviews", "read", row["owner_id"])):
+        raise NotFound("Exception not found.")
+    return row
+
+
+async def create_exception(conn: Conn, p: Principal, body: models.ExceptionCreate) -> Record:
+    p.require("reviews", "update")
+    if not await copy.product_exists(conn, body.product_id):
+        raise ValidationFailed.field("product_id", "does not exist")
+    fields = body.model_dump() | {"id": uuid4(), "created_by": p.user_id}
+    try:
+        return await store.insert_exception(conn, fields)
+    except asyncpg.UniqueViolationError as exc:
+        raise ValidationFailed.field("rule", "is already waived for this product") from exc
+
+
+async def delete_exception(conn: Conn, p: Principal, exception_id: UUID) -> None:
+    p.require("reviews", "update")
+    if not await store.delete_exception(conn, exception_id):
+        raise NotFound("Exception not found.")

@@ -1,0 +1,1 @@
+"""Recalls: a critical update that takes affected builds off offer and tells platforms."""

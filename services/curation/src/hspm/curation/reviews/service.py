@@ -1,0 +1,230 @@
+"""Rules of review cases: moving them (provenance and event included), decisions, reading.
+
+Every change of state goes through :func:`move`: the machine says whether it is legal,
+the case row changes, a provenance entry is appended and (unless told otherwise)
+``curation.build.review_changed`` is queued, all in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from uuid import UUID, uuid4
+
+import asyncpg
+import structlog
+
+from hspm.common.auth import Principal
+from hspm.common.db import Conn
+from hspm.common.errors import Conflict, NotFound
+from hspm.common.events import curation
+from hspm.common.web.pagination import PageParams
+from hspm.curation import access, machine
+from hspm.curation.actors import SYSTEM, Actor
+from hspm.curation.events import emit
+from hspm.curation.machine import State
+from hspm.curation.reviews import models, store
+from hspm.curation.validations import store as runs
+
+log = structlog.get_logger(__name__)
+Record = asyncpg.Record
+Filters = store.Filters
+CASE_SORTS = ("submitted_at", "updated_at", "created_at")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One provenance entry: where the case goes, who moved it, the label and why."""
+
+    to: State
+    actor: Actor
+    event: str
+    remark: str | None = None
+    run_id: UUID | None = None
+    recall_id: UUID | None = None
+    badge_ids: tuple[UUID, ...] = ()
+
+
+async def record(conn: Conn, case_id: UUID, from_state: str | None, step: Step) -> None:
+    """Append ``step`` to the case's provenance (never changed afterwards)."""
+    await store.append(
+        conn,
+        {
+            "case_id": case_id,
+            "actor_kind": step.actor.kind,
+            "actor_id": step.actor.id,
+            "actor_name": step.actor.name,
+            "from_state": from_state,
+            "to_state": step.to,
+            "event": step.event,
+            "remark": step.remark,
+            "run_id": step.run_id,
+            "recall_id": step.recall_id,
+            "badge_ids": list(step.badge_ids),
+        },
+    )
+
+
+async def move(
+    conn: Conn,
+    case: Record,
+    step: Step,
+    *,
+    attention: str | None = None,
+    validated: bool = False,
+    announce: bool = True,
+) -> Record:
+    """Take ``case`` (locked) to ``step.to``: state, provenance and, if ``announce``, the event.
+
+    Raises ``machine.IllegalTransition`` when the machine does not allow the move.
+    ``attention`` flags the new state for an operator; any move clears an older flag.
+    """
+    machine.check_move(case["state"], step.to)
+    moved = await store.set_state(conn, case["id"], step.to, attention)
+    await record(conn, case["id"], case["state"], step)
+    if announce:
+        await emit(
+            conn,
+            curation.BuildReviewChanged(
+                build_id=case["build_id"],
+                product_id=case["product_id"],
+                state=step.to,
+                reason=step.remark,
+                validated=validated,
+                badge_ids=list(step.badge_ids),
+            ),
+        )
+    log.info("review.moved", case_id=str(case["id"]), from_state=case["state"], to_state=step.to)
+    return moved
+
+
+async def note(conn: Conn, case: Record, step: Step, attention: str | None) -> None:
+    """A provenance entry that does not change the state (a re-validation's verdict)."""
+    await store.set_attention(conn, case["id"], attention)
+    await record(conn, case["id"], case["state"], step)
+
+
+# --- submission --------------------------------------------------------------------------
+
+
+async def open_case(conn: Conn, build_id: UUID, product_id: UUID, owner_id: UUID) -> Record:
+    """A new case in ``submitted``, or the same case reopened by a resubmission.
+
+    The caller has checked (with :func:`accepts_submission`) that the case may reopen.
+    """
+    case = await store.lock_case_of_build(conn, build_id)
+    owner = Actor.owner(owner_id)
+    if case is None:
+        case = await store.insert_case(conn, uuid4(), build_id, product_id)
+        await record(conn, case["id"], None, Step("submitted", owner, machine.LABELS["submitted"]))
+        return case
+    machine.check_move(case["state"], "submitted")
+    reopened = await store.reopen_case(conn, case["id"])
+    remark = f"Submission {reopened['submission']}."
+    await record(conn, case["id"], case["state"], Step("submitted", owner, machine.RESUBMITTED, remark))
+    return reopened
+
+
+async def accepts_submission(conn: Conn, build_id: UUID) -> bool:
+    """A first submission, or a resubmission of a build sent back (rejected in any way)."""
+    case = await store.lock_case_of_build(conn, build_id)
+    if case is None or case["state"] in machine.RESUBMITTABLE:
+        return True
+    log.warning("review.submission_ignored", build_id=str(build_id), state=case["state"])
+    return False
+
+
+async def start_validation(conn: Conn, case: Record, run_id: UUID) -> Record:
+    """``submitted → validating`` with the submission's run; the one event of a submission.
+
+    The catalog set ``submitted`` itself, and two events from one transaction may be
+    published in either order, so only the state the case rests in is announced.
+    """
+    await store.set_current_run(conn, case["id"], run_id)
+    step = Step(
+        "validating", SYSTEM, machine.LABELS["validating"], f"Validation run {run_id} requested.", run_id
+    )
+    return await move(conn, case, step)
+
+
+async def mark_published(conn: Conn, build_id: UUID) -> None:
+    """The catalog published an approved build: ``approved → published``."""
+    case = await store.lock_case_of_build(conn, build_id)
+    if case is None or not machine.can_move(case["state"], "published"):
+        state = case["state"] if case else None
+        log.info("review.publication_ignored", build_id=str(build_id), state=state)
+        return
+    await move(conn, case, Step("published", SYSTEM, machine.LABELS["published"]))
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def _sees_all(p: Principal) -> bool:
+    return p.can("reviews", "read")
+
+
+async def list_cases(
+    conn: Conn, p: Principal, page: PageParams, filters: Filters
+) -> tuple[list[Record], int]:
+    """Reviewers see the whole queue; anyone else the cases of their own products."""
+    everything = _sees_all(p)
+    owner = None if everything else access.owner_scope(p, "reviews", "read")
+    return await store.list_cases(conn, page, filters, owner, everything)
+
+
+async def readable_case(conn: Conn, p: Principal, case_id: UUID) -> Record:
+    case = await store.get_case(conn, case_id)
+    if case is None or not (_sees_all(p) or p.may_as_owner("reviews", "read", case["owner_id"])):
+        raise NotFound("Review not found.")
+    return case
+
+
+@dataclass(frozen=True)
+class CaseDetail:
+    case: Record
+    provenance: Sequence[Record]
+    run: Record | None
+
+
+async def get_case(conn: Conn, p: Principal, case_id: UUID) -> CaseDetail:
+    """The case with its whole provenance and its build's latest validation run."""
+    case = await readable_case(conn, p, case_id)
+    return await _detail(conn, case)
+
+
+async def _detail(conn: Conn, case: Record) -> CaseDetail:
+    provenance = await store.provenance_of(conn, case["id"])
+    return CaseDetail(case, provenance, await runs.latest_run(conn, case["build_id"]))
+
+
+async def list_provenance(
+    conn: Conn, p: Principal, case_id: UUID, page: PageParams
+) -> tuple[list[Record], int]:
+    await readable_case(conn, p, case_id)
+    return await store.page_provenance(conn, case_id, page)
+
+
+# --- decisions ---------------------------------------------------------------------------
+
+
+async def decide(conn: Conn, p: Principal, case_id: UUID, body: models.DecisionCreate) -> CaseDetail:
+    """An operator's decision; 409 names the decisions open in the case's state."""
+    p.require("reviews", "update")
+    case = await store.lock_case(conn, case_id)
+    if case is None:
+        raise NotFound("Review not found.")
+    try:
+        target = machine.decide(case["state"], body.decision)
+    except machine.IllegalTransition as exc:
+        open_ = ", ".join(exc.allowed) or "none"
+        raise Conflict(
+            f"The review is {case['state']}: {body.decision} is not open (open decisions: {open_}).",
+            allowed_decisions=list(exc.allowed),
+        ) from exc
+    validated = target == "approved" and await runs.latest_outcome(conn, case["build_id"]) == "passed"
+    step = Step(target, Actor.of(p), machine.LABELS[target], body.reason, badge_ids=tuple(body.badge_ids))
+    await move(conn, case, step, validated=validated)
+    decided = await store.get_case(conn, case_id)
+    assert decided is not None
+    return await _detail(conn, decided)

@@ -1,0 +1,63 @@
+"""JSON shapes of review cases and provenance, with the spec's ``path`` and ``url``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from hspm.curation import machine
+from hspm.curation.reviews.service import CaseDetail
+
+_CASE = (
+    "id",
+    "build_id",
+    "product_id",
+    "version",
+    "state",
+    "attention",
+    "attention_reason",
+    "submission",
+    "current_run_id",
+    "submitted_at",
+    "created_at",
+    "updated_at",
+)
+
+
+def case_path(case_id: Any) -> str:
+    return f"/reviews/{case_id}"
+
+
+def case(row: asyncpg.Record, base: str) -> dict[str, Any]:
+    body = {k: row[k] for k in _CASE}
+    body["allowed_decisions"] = list(machine.allowed_decisions(row["state"]))
+    build = f"/products/{row['product_id']}/builds/{row['build_id']}"
+    body["build_url"] = base + build
+    body["validations_url"] = f"{base}{build}/validations"
+    path = case_path(row["id"])
+    return body | {"path": path, "url": base + path}
+
+
+def provenance(row: asyncpg.Record, base: str = "") -> dict[str, Any]:
+    """One entry, after the spec's ``provenance`` items: when, who, what and why."""
+    return {
+        "id": row["id"],
+        "at": row["at"],
+        "attribution": {"kind": row["actor_kind"], "id": row["actor_id"], "name": row["actor_name"]},
+        "from_state": row["from_state"],
+        "to_state": row["to_state"],
+        "event": row["event"],
+        "remark": row["remark"],
+        "run_id": row["run_id"],
+        "recall_id": row["recall_id"],
+        "badge_ids": row["badge_ids"],
+    }
+
+
+def detail(found: CaseDetail, base: str, run: dict[str, Any] | None) -> dict[str, Any]:
+    """The case, its whole provenance and its latest run (rendered by the runs' view)."""
+    body = case(found.case, base)
+    body["provenance"] = [provenance(r) for r in found.provenance]
+    body["validation"] = run
+    return body

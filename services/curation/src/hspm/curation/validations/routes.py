@@ -1,0 +1,36 @@
+"""The validations area's URL map."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hspm.common.web import Api
+from hspm.curation.validations import handlers as h
+
+V = "/products/{product_id}/builds/{build_id}/validations"
+TAG = "Validations"
+PAGED = ["page", "per_page", "sort", "order"]
+
+
+def add_routes(api: Api, router: web.UrlDispatcher) -> None:
+    """Register this area's routes (one line each)."""
+    add = api.route
+    add(
+        router,
+        "POST",
+        V,
+        h.request_validation,
+        "Request a validation run of a build",
+        tag=TAG,
+        status=202,
+        permission="validations.create",
+    )
+    add(router, "GET", V, h.list_validations, "A build's validation runs, newest first", tag=TAG, query=PAGED)
+    add(
+        router,
+        "GET",
+        V + "/{run_id}",
+        h.get_validation,
+        "A validation run in full (text/plain: the report)",
+        tag=TAG,
+    )

@@ -1,0 +1,316 @@
+"""Curation tests: one database per session, emptied before each test; personas as principals.
+
+Events are delivered the way the consumer delivers them (``outbox.handle_once`` on the
+service's pool, one transaction), so redelivery and the handlers' effects are real.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+import orjson
+import pytest
+import pytest_asyncio
+from aiohttp.test_utils import TestClient, TestServer
+
+from hspm.common import outbox
+from hspm.common.auth import Principal
+from hspm.common.events import catalog, validator
+from hspm.common.events.base import Event
+from hspm.common.lifecycle import pool_key
+from hspm.common.testing import TEST_INTERNAL_SECRET, as_headers, unique
+from hspm.curation.app import create_app
+from hspm.curation.config import Settings
+from hspm.curation.consumers import HANDLERS
+from hspm.curation.policy import rules as policy_rules
+from hspm.curation.policy import service as policy_service
+
+PUBLIC_URL = "http://marketplace.test"
+_NO_BODY = object()
+OPERATOR_KEYS = frozenset(
+    {
+        "products.read",
+        "builds.read",
+        "reviews.read",
+        "reviews.update",
+        "validations.create",
+        "validations.read",
+        "recalls.create",
+        "recalls.read",
+    }
+)
+AUDITOR_KEYS = frozenset({"reviews.read", "validations.read", "recalls.read"})
+TABLES = (
+    "products, builds, review_cases, provenance, validation_runs, validation_policy, "
+    "policy_exceptions, recalls, outbox, processed_events"
+)
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+    headers: Any
+
+    def __repr__(self) -> str:
+        return f"Reply({self.status}, {self.body!r})"
+
+    @property
+    def errors(self) -> dict[str, list[str]]:
+        assert isinstance(self.body, dict), self
+        errors: dict[str, list[str]] = self.body.get("errors", {})
+        return errors
+
+
+def persona(keys: frozenset[str] | set[str] = frozenset(), name: str = "P", **kw: Any) -> Principal:
+    return Principal(
+        kind="user", user_id=uuid4(), session_id=uuid4(), name=name, permissions=frozenset(keys), **kw
+    )
+
+
+def rule(rule_id: str, status: str = "pass", required: bool = True, **kw: Any) -> validator.RuleResult:
+    phase = "runtime" if rule_id.startswith(("runtime.", "smoke.")) else "static"
+    return validator.RuleResult(
+        rule=rule_id, title=rule_id, phase=phase, status=status, required=required, **kw
+    )
+
+
+@dataclass
+class Curation:
+    """The running service, its personas and its database."""
+
+    client: TestClient
+    dsn: str
+    admin: Principal = field(default_factory=lambda: persona({"everything.manage"}, name="Admin"))
+    operator: Principal = field(default_factory=lambda: persona(OPERATOR_KEYS, name="Olga Operator"))
+    auditor: Principal = field(default_factory=lambda: persona(AUDITOR_KEYS, name="Auditor"))
+    isv: Principal = field(default_factory=lambda: persona({"products.create", "validations.create"}))
+    other_isv: Principal = field(default_factory=lambda: persona({"products.create", "validations.create"}))
+    customer: Principal = field(default_factory=lambda: persona({"validations.create"}, name="Carla"))
+    nobody: Principal = field(default_factory=lambda: persona(name="No rights"))
+    _conn: asyncpg.Connection | None = None
+    # Builders of events, here because test modules cannot import conftest (importlib mode).
+    rule = staticmethod(lambda *a, **kw: rule(*a, **kw))
+    snapshot = staticmethod(lambda *a, **kw: snapshot(*a, **kw))
+    completion = staticmethod(lambda *a, **kw: completion(*a, **kw))
+
+    # --- HTTP ---------------------------------------------------------------------------
+
+    async def request(
+        self, method: str, path: str, who: Principal | None = None, json: Any = _NO_BODY, **kw: Any
+    ) -> Reply:
+        headers = dict(kw.pop("headers", {}))
+        if who is not None:
+            headers.update(as_headers(who))
+        if json is not _NO_BODY:
+            kw["data"] = orjson.dumps(json)
+            headers.setdefault("Content-Type", "application/json")
+        async with self.client.request(method, path, headers=headers, **kw) as resp:
+            raw = await resp.read()
+            ctype = resp.headers.get("Content-Type", "")
+            body: Any = orjson.loads(raw) if raw and "json" in ctype else raw.decode()
+            return Reply(resp.status, body, resp.headers)
+
+    async def get(self, path: str, who: Principal | None = None, **kw: Any) -> Reply:
+        return await self.request("GET", path, who, **kw)
+
+    async def post(self, path: str, who: Principal | None = None, json: Any = _NO_BODY, **kw: Any) -> Reply:
+        return await self.request("POST", path, who, json, **kw)
+
+    async def put(self, path: str, who: Principal | None = None, json: Any = _NO_BODY, **kw: Any) -> Reply:
+        return await self.request("PUT", path, who, json, **kw)
+
+    async def delete(self, path: str, who: Principal | None = None, **kw: Any) -> Reply:
+        return await self.request("DELETE", path, who, **kw)
+
+    # --- database and events --------------------------------------------------------------
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self.client.server.app[pool_key]
+
+    async def db(self) -> asyncpg.Connection:
+        if self._conn is None:
+            self._conn = await asyncpg.connect(self.dsn)
+            await self._conn.set_type_codec(
+                "jsonb", encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads, schema="pg_catalog"
+            )
+        return self._conn
+
+    async def reset(self) -> None:
+        db = await self.db()
+        await db.execute(f"TRUNCATE {TABLES} CASCADE")
+        await policy_service.seed(db, policy_rules.initial([], [], ["org.opencontainers.image.title"]))
+
+    async def deliver(self, event: Event) -> None:
+        """As the consumer does: once per event id, in one transaction on the service's pool."""
+        handler = HANDLERS[type(event)]
+        await outbox.handle_once(self.pool, event, lambda conn: handler(conn, event))
+
+    async def outbox_mark(self) -> int:
+        return int(await (await self.db()).fetchval("SELECT coalesce(max(id), 0) FROM outbox"))
+
+    async def events(self, since: int = 0, kind: str | None = None) -> list[dict[str, Any]]:
+        """Outbox bodies written after id ``since`` (of one type, if given), each with its type."""
+        rows = await (await self.db()).fetch("SELECT type, body FROM outbox WHERE id > $1 ORDER BY id", since)
+        found = [orjson.loads(r["body"]) | {"type": r["type"]} for r in rows]
+        return [e for e in found if kind is None or e["type"] == kind]
+
+    # --- the catalog and the validator, stood in for ---------------------------------------
+
+    async def product(
+        self, owner: Principal | None = None, listed: bool = True, product_id: UUID | None = None
+    ) -> UUID:
+        pid = product_id or uuid4()
+        await self.deliver(
+            catalog.ProductCreated(product_id=pid, owner_id=(owner or self.isv).user_id, name="P")
+        )
+        if listed:
+            now = datetime.now(UTC)
+            await self.deliver(catalog.ProductPublished(product_id=pid, published_at=now, visible_at=now))
+        return pid
+
+    async def submit(
+        self, product_id: UUID, version: str = "1.0.0", build_id: UUID | None = None, owner: Any = None
+    ) -> UUID:
+        """``catalog.build.submitted`` for a build (a new one unless ``build_id`` is given)."""
+        bid = build_id or uuid4()
+        owner_id = owner.user_id if owner else await self._owner(product_id)
+        await self.deliver(snapshot(bid, product_id, owner_id, version))
+        return bid
+
+    async def _owner(self, product_id: UUID) -> UUID:
+        """The product's owner in the read copy (the ISV for a product not seen yet)."""
+        found = await (await self.db()).fetchval("SELECT owner_id FROM products WHERE id = $1", product_id)
+        return UUID(str(found or self.isv.user_id))
+
+    async def case(self, build_id: UUID) -> dict[str, Any]:
+        row = await (await self.db()).fetchrow("SELECT * FROM review_cases WHERE build_id = $1", build_id)
+        assert row is not None
+        return dict(row)
+
+    async def current_run(self, build_id: UUID) -> UUID:
+        run_id = (await self.case(build_id))["current_run_id"]
+        assert run_id is not None
+        return UUID(str(run_id))
+
+    async def complete(self, run_id: UUID, build_id: UUID, product_id: UUID, outcome: str, **kw: Any) -> None:
+        await self.deliver(completion(run_id, build_id, product_id, outcome, **kw))
+
+    async def through_review(self, product_id: UUID, version: str = "1.0.0") -> tuple[UUID, UUID]:
+        """A submitted build whose run passed: its case is awaiting review. (build id, case id)"""
+        bid = await self.submit(product_id, version)
+        await self.complete(await self.current_run(bid), bid, product_id, "passed")
+        return bid, (await self.case(bid))["id"]
+
+    async def published(self, product_id: UUID, version: str = "1.0.0") -> UUID:
+        """A build approved by the operator and published by the catalog."""
+        bid, cid = await self.through_review(product_id, version)
+        r = await self.post(f"/reviews/{cid}/decisions", self.operator, {"decision": "approve"})
+        assert r.status == 200, r
+        await self.deliver(
+            catalog.BuildPublished(build_id=bid, product_id=product_id, published_at=datetime.now(UTC))
+        )
+        return bid
+
+
+def snapshot(build_id: UUID, product_id: UUID, owner_id: UUID | None, version: str) -> catalog.BuildSubmitted:
+    """A complete submission as the catalog sends it."""
+    task = catalog.TaskSnapshot(
+        task_id=uuid4(),
+        name="web",
+        memory_maximum=512,
+        ports=[8080],
+        environment=[catalog.EnvironmentVariable(key="FHIR_URL", required=True)],
+    )
+    return catalog.BuildSubmitted(
+        build_id=build_id,
+        product_id=product_id,
+        owner_id=owner_id or uuid4(),
+        version=version,
+        registry="registry.example.org",
+        repository="acme/app",
+        tag=version,
+        digest="sha256:" + "a" * 64,
+        mime_type="application/smart.v1",
+        configurations=[
+            catalog.ConfigurationSnapshot(
+                configuration_id=uuid4(), name="default", default=True, tasks=[task]
+            )
+        ],
+        exposures=[
+            catalog.ExposureSnapshot(
+                interface_id=uuid4(), interface_uri="http://hl7.org/fhir/R4", interface_name="FHIR R4"
+            )
+        ],
+        has_asset=True,
+    )
+
+
+def completion(
+    run_id: UUID, build_id: UUID, product_id: UUID, outcome: str, **kw: Any
+) -> validator.ValidationCompleted:
+    rules = kw.pop("rules", None)
+    if rules is None:
+        rules = [rule("image.reference"), rule("runtime.starts", "fail" if outcome == "failed" else "pass")]
+    return validator.ValidationCompleted(
+        run_id=run_id,
+        build_id=build_id,
+        product_id=product_id,
+        outcome=outcome,
+        rules=rules,
+        runtime=validator.RuntimeVerdict(status="ran"),
+        timings={"total": 4.2},
+        summary=kw.pop("summary", f"Outcome {outcome}."),
+        producer="validator",
+        **kw,
+    )
+
+
+def settings(dsn: str, amqp_url: str, namespace: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": dsn,
+        "amqp_url": amqp_url,
+        "amqp_namespace": namespace,
+        "internal_secret": TEST_INTERNAL_SECRET,
+        "public_url": PUBLIC_URL,
+        "db_pool_min": 1,
+        "db_pool_max": 4,
+        # Tests run the scheduler's pass themselves.
+        "revalidate_interval_seconds": 0,
+    }
+    return Settings(**(values | overrides))
+
+
+@pytest_asyncio.fixture(scope="session")
+async def curation_service(pg_dsn: str, amqp_url: str) -> AsyncIterator[Curation]:
+    name = unique("hspm_test_curation")
+    dsn = pg_dsn.rsplit("/", 1)[0] + "/" + name
+    app = create_app(settings(dsn, amqp_url, unique("tcur")))
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    service = Curation(client=client, dsn=dsn)
+    yield service
+    if service._conn is not None:
+        await service._conn.close()
+    await client.close()
+    conn = await asyncpg.connect(pg_dsn.rsplit("/", 1)[0] + "/postgres")
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest_asyncio.fixture
+async def curation(curation_service: Curation) -> Curation:
+    """The service, emptied, with the first policy."""
+    await curation_service.reset()
+    return curation_service
+
+
+pytestmark = pytest.mark.integration
