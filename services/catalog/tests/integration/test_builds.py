@@ -470,3 +470,69 @@ async def test_unknown_build_review_is_ignored(catalog) -> None:
     mark = await catalog.outbox_mark()
     await review(catalog, str(uuid4()), str(uuid4()), "approved")
     assert await catalog.events(mark) == []
+
+
+@pytest.mark.parametrize("sent_back", ["rejected", "changes_requested", "auto_rejected"])
+async def test_a_build_sent_back_can_be_edited_and_resubmitted(catalog, sent_back: str) -> None:
+    pid = await product(catalog, catalog.isv)
+    b = await build(catalog, pid, catalog.isv)
+    assert (await catalog.post(b["path"] + "/submit", catalog.isv)).status == 200
+    await review(catalog, b["id"], pid, "validating")
+    assert (await catalog.patch(b["path"], catalog.isv, {"release_notes": "x"})).status == 409
+    await review(catalog, b["id"], pid, sent_back, reason="Declare the memory limit.")
+    assert (await catalog.patch(b["path"], catalog.isv, {"release_notes": "Fixed."})).status == 200
+    assert (await catalog.post(b["path"] + "/configurations", catalog.isv, {"name": "web"})).status == 201
+    mark = await catalog.outbox_mark()
+    r = await catalog.post(b["path"] + "/submit", catalog.isv)
+    assert r.status == 200 and r.body["status"] == "submitted", r
+    [(kind, ev)] = await catalog.events(mark)
+    assert kind == "catalog.build.submitted" and [c["name"] for c in ev["configurations"]] == ["web"]
+    await review(catalog, b["id"], pid, "awaiting_review")
+    r = await catalog.patch(b["path"], catalog.isv, {"release_notes": "y"})
+    assert r.status == 409 and "changes_requested" in r.body["detail"], r
+
+
+async def test_curations_published_after_approval_does_not_publish_again(catalog) -> None:
+    pid = await product(catalog, catalog.isv)
+    b = await build(catalog, pid, catalog.isv)
+    await review(catalog, b["id"], pid, "approved", validated=True)
+    first = (await catalog.get(b["path"], catalog.isv)).body["published_at"]
+    mark = await catalog.outbox_mark()
+    await review(catalog, b["id"], pid, "published")
+    r = await catalog.get(b["path"], catalog.isv)
+    assert r.body["status"] == "published" and r.body["published_at"] == first
+    assert await catalog.events(mark) == []
+
+
+async def test_approval_awards_the_badges(catalog) -> None:
+    pid = await product(catalog, catalog.isv)
+    b = await build(catalog, pid, catalog.isv)
+    made = [
+        (await catalog.post("/badges", catalog.operator, {"name": name, "description": "Endorsed."})).body
+        for name in ("smart-certified", "us-core")
+    ]
+    r = await catalog.post(
+        f"/products/{pid}/badges", catalog.operator, {"badge_id": made[1]["id"], "reason": "Earlier."}
+    )
+    assert r.status == 201, r
+    unknown = uuid4()
+    await review(
+        catalog,
+        b["id"],
+        pid,
+        "approved",
+        reason="Passed the SMART suite.",
+        badge_ids=[UUID(made[0]["id"]), unknown, UUID(made[1]["id"])],
+    )
+    r = await catalog.get(f"/products/{pid}/badges", None)
+    awards = {a["badge_id"]: a for a in r.body["results"]}
+    assert set(awards) == {made[0]["id"], made[1]["id"]}
+    assert awards[made[0]["id"]]["reason"] == "Passed the SMART suite."
+    assert awards[made[0]["id"]]["awarded_by"] is None
+    assert awards[made[1]["id"]]["reason"] == "Earlier."  # the existing award is kept
+    # Badges come only with approval.
+    other = await build(catalog, pid, catalog.isv, version="2.0.0")
+    badge = (await catalog.post("/badges", catalog.operator, {"name": "third", "description": "x"})).body
+    await review(catalog, other["id"], pid, "published", badge_ids=[UUID(badge["id"])])
+    r = await catalog.get(f"/products/{pid}/badges", None)
+    assert badge["id"] not in {a["badge_id"] for a in r.body["results"]}

@@ -68,3 +68,8 @@ def test_image_references() -> None:
     assert rules.REPOSITORY.fullmatch("p3000/knartwork") and not rules.REPOSITORY.fullmatch("P3000/x")
     assert rules.TAG.fullmatch("v0.5.1") and not rules.TAG.fullmatch(".hidden")
     assert rules.pattern_problem("https?://.+") is None and rules.pattern_problem("(") is not None
+
+
+def test_builds_sent_back_are_editable() -> None:
+    assert {"draft", "rejected", "changes_requested", "auto_rejected"} == rules.EDITABLE
+    assert not rules.EDITABLE & {"submitted", "validating", "awaiting_review", "approved", "published"}

@@ -8,7 +8,9 @@ import semver
 
 # Distinct builds SHOULD NOT reuse these moving names (spec §1.2 Build).
 MOVING_VERSIONS = frozenset({"latest", "nightly"})
-EDITABLE = frozenset({"draft", "rejected"})
+# A draft, or a build curation sent back (rejected, changes requested, rejected
+# automatically by validation): it can be edited and submitted again (ADR 12).
+EDITABLE = frozenset({"draft", "rejected", "changes_requested", "auto_rejected"})
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 REGISTRY = re.compile(rf"{_LABEL}(?:\.{_LABEL})*(?::[0-9]{{1,5}})?")

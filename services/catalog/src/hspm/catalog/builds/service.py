@@ -71,7 +71,7 @@ async def changeable_build(
 ) -> Record:
     """The build locked for a change by its owner or a ``builds.<verb>`` holder.
 
-    ``editable``: packaging may only change while the build is a draft or rejected (409).
+    ``editable``: packaging may only change while the build is a draft or sent back (409).
     """
     await readable_build(conn, p, product_id, build_id)
     await access.product_for_change(conn, p, product_id, "builds", verb)
@@ -79,7 +79,8 @@ async def changeable_build(
     if build is None:
         raise NotFound("Build not found.")
     if editable and build["status"] not in rules.EDITABLE:
-        raise Conflict(f"The build is {build['status']}; only draft or rejected builds can change.")
+        editable_states = ", ".join(sorted(rules.EDITABLE))
+        raise Conflict(f"The build is {build['status']}; only builds that are {editable_states} can change.")
     return build
 
 
@@ -135,7 +136,7 @@ async def delete_build(conn: Conn, p: Principal, product_id: UUID, build_id: UUI
 
 
 async def submit_build(conn: Conn, p: Principal, product_id: UUID, build_id: UUID) -> Record:
-    """Hand a draft (or rejected) build to curation."""
+    """Hand a draft (or a build curation sent back) to curation."""
     await changeable_build(conn, p, product_id, build_id)
     await submit(conn, build_id)
     row = await store.get_build(conn, build_id)
@@ -146,7 +147,7 @@ async def submit_build(conn: Conn, p: Principal, product_id: UUID, build_id: UUI
 async def submit(conn: Conn, build_id: UUID) -> None:
     """Mark the build submitted and emit ``BuildSubmitted`` with its full packaging snapshot.
 
-    The caller has checked who may submit and that the build is a draft or rejected.
+    The caller has checked who may submit and that the build is a draft or sent back.
     """
     build = await store.set_status(conn, build_id, "submitted", None)
     product = await store.build_owner(conn, build_id)
