@@ -35,6 +35,8 @@ OWNERS = [
     ("/badges", "catalog"),
     ("/reviews/1", "curation"),
     ("/recalls", "curation"),
+    ("/validation_policy", "curation"),
+    ("/validation_policy/exceptions/7", "curation"),
     ("/licenses", "licensing"),
     ("/entitlements/1/claims", "licensing"),
     ("/vouchers", "licensing"),

@@ -28,6 +28,7 @@ RULES = (
     Rule("/products/{product_id}/builds/{build_id}/validations", "curation"),
     Rule("/reviews", "curation"),
     Rule("/recalls", "curation"),
+    Rule("/validation_policy", "curation"),
     # licensing
     Rule("/products/{product_id}/licenses", "licensing"),
     Rule("/licenses", "licensing"),
