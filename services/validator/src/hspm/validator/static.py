@@ -1,0 +1,526 @@
+"""The static phase: every rule of STATIC_RULES judged from the reference, the registry and the declarations.
+
+:func:`inspect` records one verdict per static rule (pass, fail, warning, or skipped with
+the reason) and returns the facts the sandbox needs. Anything the image or its registry
+does ends as a verdict; only local failures (a full disk) raise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path, PurePosixPath
+
+import aiohttp
+from yarl import URL
+
+from hspm.common.events.catalog import ConfigurationSnapshot, TaskSnapshot
+from hspm.common.events.curation import ValidationPolicy, ValidationRequested
+from hspm.common.events.validator import STATIC_RULES, RuleStatus
+from hspm.validator import layers, reference
+from hspm.validator.config import Settings
+from hspm.validator.facts import ImageFacts, Target
+from hspm.validator.registry import AMD64, NotAnImage, RegistryClient, RegistryError, Resolved, TooLarge
+from hspm.validator.report import Findings
+
+Check = tuple[RuleStatus, str]
+
+# The scan reads at most this many uncompressed bytes per compressed byte allowed: more
+# than any real image inflates, and a decompression bomb stops there.
+UNPACK_RATIO = 8
+HEALTH_LABEL = "org.hl7.hspm.health-path"
+ENV_NAME = re.compile(r"[A-Z0-9_]+")
+NO_IMAGE = "this build has no container image"
+
+
+async def inspect(
+    request: ValidationRequested,
+    findings: Findings,
+    settings: Settings,
+    workdir: Path,
+    http: aiohttp.ClientSession,
+) -> ImageFacts | None:
+    """Judge the static rules; the image's facts, or None when no manifest and config were read.
+
+    ``facts.layout`` is set only when every layer was pulled, verified and found safe to
+    unpack: without it the sandbox has nothing to run.
+    """
+    configs, policy = request.configurations, request.policy
+    if not (request.image.repository or "").strip() and request.has_asset:
+        _judge_content_build(request, findings)
+        return None
+    findings.record("memory.declared", *judge_memory(configs, policy.max_memory_mib))
+    findings.record("configuration.default", *judge_configuration(configs))
+    opened = await _open(request, findings, settings, http)
+    if isinstance(opened, str):
+        _judge_env_without_image(request, findings, opened)
+        findings.skip(STATIC_RULES, opened)
+        return None
+    client, resolved = opened
+    facts = resolved.facts(layout=None)
+    _judge_image(request, findings, resolved, facts)
+    facts.layout = await _pull(client, resolved, policy, findings, workdir)
+    return facts
+
+
+def _judge_content_build(request: ValidationRequested, findings: Findings) -> None:
+    """A content (CQL, KNART) build: its declarations, if it has any; nothing about an image."""
+    configs = request.configurations
+    if configs:
+        findings.record("memory.declared", *judge_memory(configs, request.policy.max_memory_mib))
+        findings.record("configuration.default", *judge_configuration(configs))
+        _judge_env_without_image(request, findings, NO_IMAGE)
+    findings.skip(STATIC_RULES, NO_IMAGE if configs else f"{NO_IMAGE} and declares no tasks")
+
+
+def _judge_env_without_image(request: ValidationRequested, findings: Findings, reason: str) -> None:
+    """The environment rules from the declarations alone: their failures stand, a pass only
+    when there is no image to read (elsewhere it would vouch for an image nobody read)."""
+    configs = request.configurations
+    for rule, (status, evidence) in (
+        ("env.names", judge_env_names(None, configs)),
+        ("env.secrets", judge_env_secrets(None, {}, configs)),
+    ):
+        if status == "pass" and reason != NO_IMAGE:
+            findings.record(rule, "skipped", f"{reason}; the declared configuration alone passes")
+        else:
+            findings.record(rule, status, evidence)
+
+
+# --- the reference and the registry ---------------------------------------------------------
+
+
+async def _open(
+    request: ValidationRequested, findings: Findings, settings: Settings, http: aiohttp.ClientSession
+) -> tuple[RegistryClient, Resolved] | str:
+    """Check the reference, then resolve manifest and config; else why the image rules are skipped."""
+    policy = request.policy
+    with findings.timed() as took:
+        try:
+            target = reference.normalize(request.image, policy)
+            guard = reference.Guard(policy, settings.registry_timeout)
+            await guard.check(URL(target.base_url))
+            refused = None
+        except reference.ReferenceRefused as exc:
+            refused = str(exc)
+    if refused is not None:
+        findings.record("image.reference", "fail", refused, took[0])
+        return "the image reference was refused"
+    findings.record("image.reference", "pass", _reference_evidence(request, target), took[0])
+    client = RegistryClient(http, target, policy, guard, settings.registry_timeout)
+    with findings.timed() as took:
+        try:
+            return client, await client.resolve()
+        except RegistryError as exc:
+            error = exc
+    return _record_resolve_error(findings, error, took[0])
+
+
+def _record_resolve_error(findings: Findings, error: RegistryError, ms: float) -> str:
+    if isinstance(error, NotAnImage):
+        findings.record("image.resolvable", "pass", "the manifest was fetched and its digest verified", ms)
+        findings.record("image.single", "fail", str(error))
+        return "the reference is not one container image"
+    if isinstance(error, TooLarge):
+        findings.record("image.size", "fail", str(error), ms)
+        findings.record("image.resolvable", "skipped", "reading stopped at the size limit")
+        return "the image's manifest or config is over the size limit"
+    findings.record("image.resolvable", "fail", str(error), ms)
+    return "the image could not be pulled"
+
+
+def _reference_evidence(request: ValidationRequested, target: Target) -> str:
+    policy = request.policy
+    host = reference.parse_host(target.registry)
+    notes = [f"{target} over {target.scheme}"]
+    if target.scheme == "http":
+        notes.append("an insecure registry by policy")
+    elif (request.image.registry or "").strip().lower().startswith("http://"):
+        notes.append("the registry URL's http:// was not used: the registry is not insecure by policy")
+    if reference.listed(host, policy.allowed_registries):
+        notes.append("allow-listed, so its address was not checked")
+    if request.image.digest and request.image.tag:
+        notes.append(f"tag {request.image.tag} not used: the digest pins the image")
+    return "; ".join(notes)
+
+
+async def _pull(
+    client: RegistryClient, resolved: Resolved, policy: ValidationPolicy, findings: Findings, workdir: Path
+) -> Path | None:
+    with findings.timed() as took:
+        try:
+            layout = await client.pull(resolved, workdir)
+            error = None
+        except RegistryError as exc:
+            error = exc
+    if isinstance(error, TooLarge):
+        findings.record("image.size", "fail", str(error))
+        findings.record(
+            "image.resolvable",
+            "pass",
+            "manifest and config verified; the layers were not all pulled",
+            took[0],
+        )
+        findings.skip(["image.layers"], "the layers were not pulled: the image is over the size limit")
+        return None
+    if error is not None:
+        findings.record("image.resolvable", "fail", str(error), took[0])
+        findings.record("image.size", *judge_declared_size(resolved, policy))
+        findings.skip(["image.layers"], "the layers could not be pulled")
+        return None
+    n = len(resolved.layers)
+    findings.record(
+        "image.resolvable",
+        "pass",
+        f"manifest {resolved.digest}, config and {n} layers pulled and verified",
+        took[0],
+    )
+    with findings.timed() as took:
+        scans = await scan_layers(layout, resolved, policy.max_image_bytes * UNPACK_RATIO)
+    status, evidence = judge_layers(resolved, scans)
+    findings.record("image.layers", status, evidence, took[0])
+    findings.record("image.size", *judge_size(resolved, policy, scans))
+    # Never hand the sandbox a layout whose layers we know are unsafe to unpack.
+    return None if status == "fail" else layout
+
+
+async def scan_layers(layout: Path, resolved: Resolved, max_bytes: int) -> list[layers.LayerScan]:
+    """Each pulled layer's scan, in a worker thread; the bound is shared by all layers."""
+    diff_ids = (resolved.config.get("rootfs") or {}).get("diff_ids")
+    if not isinstance(diff_ids, list) or len(diff_ids) != len(resolved.layers):
+        diff_ids = [None] * len(resolved.layers)
+    scans = []
+    remaining = max_bytes
+    for layer, diff_id in zip(resolved.layers, diff_ids, strict=True):
+        path = layout / "blobs" / "sha256" / layer["digest"].removeprefix("sha256:")
+        scan = await asyncio.to_thread(
+            layers.scan_file, path, remaining, diff_id if isinstance(diff_id, str) else None
+        )
+        remaining -= scan.uncompressed_bytes
+        scans.append(scan)
+    return scans
+
+
+# --- rules on the image ---------------------------------------------------------------------
+
+
+def _judge_image(
+    request: ValidationRequested, findings: Findings, resolved: Resolved, facts: ImageFacts
+) -> None:
+    policy, configs = request.policy, request.configurations
+    findings.record("image.single", *judge_single(resolved))
+    findings.record("image.platform", *judge_platform(resolved))
+    findings.record("env.names", *judge_env_names(facts.env, configs))
+    findings.record("env.secrets", *judge_env_secrets(facts.env, facts.labels, configs))
+    findings.record("ports.match", *judge_ports(facts.exposed_ports, configs))
+    findings.record("user.non_root", *judge_user(facts.user))
+    findings.record("labels.required", *judge_labels(facts.labels, policy.required_labels))
+    findings.record("health.declared", *judge_health(facts.healthcheck, facts.labels))
+    findings.record("entrypoint.single", *judge_entrypoint(facts.entrypoint, facts.cmd))
+
+
+def judge_single(resolved: Resolved) -> Check:
+    if resolved.index_digest is None:
+        return "pass", f"one image manifest ({resolved.media_type})"
+    offered = ", ".join(resolved.platforms)
+    if AMD64 not in resolved.platforms:
+        return (
+            "fail",
+            f"an index of {offered} with no linux/amd64 image; {resolved.platform} was judged instead",
+        )
+    return "pass", f"an index ({offered}); its linux/amd64 image {resolved.digest} is the build's image"
+
+
+def judge_platform(resolved: Resolved) -> Check:
+    judged = resolved.platform
+    offered = f" (the index offers {', '.join(resolved.platforms)})" if resolved.index_digest else ""
+    if judged == AMD64 or judged.startswith(AMD64 + "/"):
+        return "pass", f"{judged}{offered}"
+    if resolved.index_digest and AMD64 in resolved.platforms:
+        return "fail", f"the index's linux/amd64 entry is a {judged} image{offered}"
+    return "fail", f"the image is {judged}, not linux/amd64{offered}"
+
+
+def judge_declared_size(resolved: Resolved, policy: ValidationPolicy) -> Check:
+    """The limits as far as the manifest tells (when the layers could not be pulled)."""
+    n, total = len(resolved.layers), sum(int(la["size"]) for la in resolved.layers)
+    if n > policy.max_layers or total > policy.max_image_bytes:
+        return (
+            "fail",
+            f"{n} layers, {_human(total)} compressed declared; limits {policy.max_layers}, "
+            + _human(policy.max_image_bytes),
+        )
+    return "pass", f"{n} layers (limit {policy.max_layers}), {_human(total)} compressed as declared"
+
+
+def judge_size(resolved: Resolved, policy: ValidationPolicy, scans: list[layers.LayerScan]) -> Check:
+    n, total = len(resolved.layers), sum(int(la["size"]) for la in resolved.layers)
+    unpacked = sum(s.uncompressed_bytes for s in scans)
+    return "pass", (
+        f"{n} layers (limit {policy.max_layers}), {_human(total)} compressed (limit "
+        f"{_human(policy.max_image_bytes)}), {_human(unpacked)} uncompressed; "
+        f"config {_human(len(resolved.config_raw))}"
+    )
+
+
+def judge_layers(resolved: Resolved, scans: list[layers.LayerScan]) -> Check:
+    findings, unscanned = [], []
+    for i, (layer, scan) in enumerate(zip(resolved.layers, scans, strict=True), 1):
+        where = f"layer {i} ({layer['digest'][:19]})"
+        if scan.compression == "zstd":
+            unscanned.append(f"{where}: {scan.error}")
+            continue
+        if scan.problems:
+            more = scan.problem_count - len(scan.problems)
+            findings.append(f"{where}: " + "; ".join(scan.problems) + (f"; and {more} more" if more else ""))
+        if scan.error:
+            findings.append(f"{where}: {scan.error}")
+    if findings:
+        return "fail", " | ".join(findings + unscanned)
+    if unscanned:
+        return "warning", " | ".join(unscanned)
+    entries = sum(s.members for s in scans)
+    return (
+        "pass",
+        f"{len(scans)} layers, {entries} entries: no path escapes, device files or links out of the root",
+    )
+
+
+# --- rules on the environment ---------------------------------------------------------------
+
+
+def _tasks(configs: Iterable[ConfigurationSnapshot]) -> Iterator[tuple[str, TaskSnapshot]]:
+    for config in configs:
+        for task in config.tasks:
+            yield f"configuration {config.name!r} task {task.name!r}", task
+
+
+def _env_pairs(env: Iterable[str]) -> Iterator[tuple[str, str]]:
+    for entry in env:
+        name, _, value = entry.partition("=")
+        yield name, value
+
+
+def judge_env_names(image_env: list[str] | None, configs: list[ConfigurationSnapshot]) -> Check:
+    offenders, count = [], 0
+    if image_env is not None:
+        names = [name for name, _ in _env_pairs(image_env)]
+        count += len(names)
+        if bad := [repr(n) for n in names if not ENV_NAME.fullmatch(n)]:
+            offenders.append("image Env: " + ", ".join(bad))
+    for where, task in _tasks(configs):
+        count += len(task.environment)
+        if bad := [repr(v.key) for v in task.environment if not ENV_NAME.fullmatch(v.key)]:
+            offenders.append(f"{where}: " + ", ".join(bad))
+    if offenders:
+        return "fail", "not ^[A-Z0-9_]+$: " + "; ".join(offenders)
+    scope = (
+        "the image's Env and the declared configuration"
+        if image_env is not None
+        else "the declared configuration"
+    )
+    return "pass", f"all {count} names in {scope} are ^[A-Z0-9_]+$"
+
+
+# Names that hold secrets. PASSWORD is never part of an innocent word; the others must be
+# whole words of the name (TOKEN, not TOKENIZER).
+_SECRET_NAME = re.compile(
+    r"PASSW(?:OR)?D|(?:^|_)(?:SECRET|TOKEN|PWD|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIALS?)(?:_|$)"
+)
+# Where a secret is (a file, a URL to ask) is not itself a secret.
+_POINTER_SUFFIX = re.compile(r"_(?:FILE|PATH|DIR|URL|URI|ENDPOINT|HOST|PORT)$")
+# Numbers and switches (TOKEN_TTL=3600, PASSWORD_RESET=false) hold no secret.
+_INERT_VALUE = re.compile(r"\d{1,6}|(?i:true|false|yes|no|on|off|none|null)")
+_VALUE_PATTERNS = (
+    (re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----"), "a PEM private key"),
+    (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), "an AWS access key id"),
+    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"), "a GitHub token"),
+    (re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@", re.IGNORECASE), "a URL with a password"),
+)
+
+
+def secret_reason(name: str, value: str) -> str | None:
+    """Why ``name=value`` looks like a baked-in secret; the reason never quotes the value."""
+    for pattern, what in _VALUE_PATTERNS:
+        if pattern.search(value):
+            return what
+    key = re.sub(r"[^A-Z0-9]+", "_", name.upper())
+    value = value.strip()
+    if (
+        value
+        and _SECRET_NAME.search(key)
+        and not _POINTER_SUFFIX.search(key)
+        and not _INERT_VALUE.fullmatch(value)
+    ):
+        return "a secret-like name with a value"
+    return None
+
+
+def judge_env_secrets(
+    image_env: list[str] | None, labels: dict[str, str], configs: list[ConfigurationSnapshot]
+) -> Check:
+    hits = []
+    for name, value in _env_pairs(image_env or []):
+        if why := secret_reason(name, value):
+            hits.append(f"image Env {name} ({why})")
+    for name, value in labels.items():
+        if why := secret_reason(name, value):
+            hits.append(f"label {name} ({why})")
+    for where, task in _tasks(configs):
+        for var in task.environment:
+            if var.default and (why := secret_reason(var.key, var.default)):
+                hits.append(f"{where} default of {var.key} ({why})")
+    if hits:
+        return "fail", "; ".join(hits)
+    scope = (
+        "environment values, labels and declared defaults" if image_env is not None else "declared defaults"
+    )
+    return "pass", f"no secret-like values in {scope}"
+
+
+# --- rules on the declarations --------------------------------------------------------------
+
+
+def judge_memory(configs: list[ConfigurationSnapshot], max_mib: int) -> Check:
+    tasks = list(_tasks(configs))
+    if not tasks:
+        return "fail", "no task is declared, so no memory maximum is"
+    problems = []
+    for where, task in tasks:
+        top, bottom = task.memory_maximum, task.memory_minimum
+        if top is None:
+            problems.append(f"{where}: no memory_maximum")
+        elif top < 1:
+            problems.append(f"{where}: memory_maximum {top} MiB is below 1")
+        elif top > max_mib:
+            problems.append(f"{where}: memory_maximum {top} MiB exceeds the limit of {max_mib} MiB")
+        elif bottom is not None and bottom > top:
+            problems.append(f"{where}: memory_minimum {bottom} MiB is above memory_maximum {top} MiB")
+    if problems:
+        return "fail", "; ".join(problems)
+    sizes = sorted(t.memory_maximum or 0 for _, t in tasks)
+    return "pass", f"{len(tasks)} tasks declare {sizes[0]}-{sizes[-1]} MiB (limit {max_mib} MiB)"
+
+
+def judge_configuration(configs: list[ConfigurationSnapshot]) -> Check:
+    if not configs:
+        return "fail", "no configuration is declared"
+    defaults = [c for c in configs if c.default]
+    if len(defaults) != 1:
+        names = ", ".join(repr(c.name) for c in defaults) or "none"
+        return "fail", f"{len(defaults)} default configurations ({names}); exactly one is needed"
+    default = defaults[0]
+    problems = [] if default.tasks else [f"the default configuration {default.name!r} has no task"]
+    for where, task in _tasks(configs):
+        if task.instances_maximum is not None and task.instances_minimum > task.instances_maximum:
+            problems.append(
+                f"{where}: instances_minimum {task.instances_minimum} "
+                f"> instances_maximum {task.instances_maximum}"
+            )
+    if problems:
+        return "fail", "; ".join(problems)
+    return "pass", f"default configuration {default.name!r} with {len(default.tasks)} task(s)"
+
+
+def judge_ports(exposed: set[int], configs: list[ConfigurationSnapshot]) -> Check:
+    declared: dict[int, list[str]] = {}
+    for where, task in _tasks(configs):
+        for port in task.ports:
+            declared.setdefault(port, []).append(where)
+    shown = ", ".join(str(p) for p in sorted(exposed)) or "none"
+    missing = [
+        f"{where} declares {port}"
+        for port, wheres in sorted(declared.items())
+        if port not in exposed
+        for where in wheres
+    ]
+    if missing:
+        return "fail", "; ".join(missing) + f"; the image exposes {shown}"
+    extra = sorted(exposed - declared.keys())
+    if extra:
+        return "warning", f"the image exposes {', '.join(map(str, extra))}, which no task declares"
+    if not exposed:
+        return "pass", "no ports declared or exposed"
+    return "pass", f"declared and exposed: {shown}"
+
+
+# --- rules on the image config ---------------------------------------------------------------
+
+
+def judge_user(user: str) -> Check:
+    user = user.strip()
+    if not user:
+        return "fail", "no USER: the process runs as root (uid 0)"
+    if user.partition(":")[0] in ("0", "root"):
+        return "fail", f"USER {user!r} is root"
+    return "pass", f"USER {user!r}"
+
+
+def judge_labels(labels: dict[str, str], required: list[str]) -> Check:
+    if not required:
+        return "pass", "the operator requires no labels"
+    missing = [key for key in required if not labels.get(key, "").strip()]
+    if missing:
+        return "fail", "missing or empty: " + ", ".join(missing)
+    return "pass", "present: " + ", ".join(required)
+
+
+def judge_health(healthcheck: list[str] | None, labels: dict[str, str]) -> Check:
+    if healthcheck:
+        return "pass", "HEALTHCHECK " + _short(json.dumps(healthcheck))
+    path = labels.get(HEALTH_LABEL, "").strip()
+    if path.startswith("/"):
+        return "pass", f"label {HEALTH_LABEL}={_short(path)}"
+    if path:
+        return "warning", f"label {HEALTH_LABEL} is {_short(path)!r}, not an HTTP path starting with '/'"
+    return "warning", f"no HEALTHCHECK and no {HEALTH_LABEL} label"
+
+
+SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh", "ksh"})
+SUPERVISORS = frozenset(
+    {"supervisord", "s6-svscan", "runsvdir", "honcho", "foreman", "pm2", "pm2-runtime", "circusd"}
+)
+# A lone '&' sends a process to the background; '&&', '>&', '&>' and '|&' do not.
+_BACKGROUND = re.compile(r"(?<![&>|<])&(?![&>])")
+
+
+def _shell_script(argv: list[str]) -> str | None:
+    """The script of ``sh -c SCRIPT`` (also ``-ec`` and the like), if argv is one."""
+    if PurePosixPath(argv[0]).name not in SHELLS:
+        return None
+    for i, arg in enumerate(argv[1:-1], 1):
+        if arg.startswith("-") and "c" in arg:
+            return argv[i + 1]
+    return None
+
+
+def judge_entrypoint(entrypoint: list[str], cmd: list[str]) -> Check:
+    argv = entrypoint + cmd
+    if not argv or not argv[0].strip():
+        return "fail", "no ENTRYPOINT or CMD: the image does not say what to run"
+    shown = _short(json.dumps(argv))
+    if PurePosixPath(argv[0]).name in SUPERVISORS:
+        return "warning", f"{shown}: a process supervisor runs several processes in one task"
+    script = _shell_script(argv)
+    if script is not None and _BACKGROUND.search(script):
+        return (
+            "warning",
+            f"{shown}: the shell starts a process in the background ('&'); run one process per task",
+        )
+    return "pass", shown
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _short(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _human(n: int) -> str:
+    for unit, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} bytes"
