@@ -1,0 +1,24 @@
+"""Validator test fixtures."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from hspm.validator import sandbox
+from hspm.validator.config import Settings
+
+
+@pytest.fixture(scope="session")
+def sandbox_ready() -> None:
+    """Skip a test that needs the runc sandbox where it cannot run, with the probe's reason.
+
+    In CI (``CI=true``) the machine is meant to sandbox, so a failed probe fails the test.
+    """
+    reason = sandbox.probe(Settings())
+    if reason is None:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"the sandbox cannot run here: {reason}")
+    pytest.skip(f"the sandbox cannot run here: {reason}")
