@@ -173,7 +173,10 @@ CATALOGUE: dict[str, RuleInfo] = {
         "Serve the launch page at /launch or /launch.html.",
     ),
 }
-PHASE: dict[str, Phase] = {r: "static" for r in STATIC_RULES} | {r: "runtime" for r in RUNTIME_RULES}
+PHASE: dict[str, Phase] = {
+    **dict.fromkeys(STATIC_RULES, "static"),
+    **dict.fromkeys(RUNTIME_RULES, "runtime"),
+}
 
 
 @dataclass
