@@ -117,17 +117,19 @@ async def _submit(api: Api, stack: Stack, case: Case, interfaces: dict[str, str]
     return pid, build["id"]
 
 
-async def _verdict(api: Api, case: Case, pid: str, bid: str) -> Outcome:
+async def _verdict(api: Api, case: Case, pid: str, bid: str, after_run: str | None = None) -> Outcome:
+    """The case once a run (newer than ``after_run``) has decided it."""
     deadline = asyncio.get_running_loop().time() + VERDICT_TIMEOUT
     while True:
         body = await api.ok("GET", f"/reviews?build_id={bid}", "operator")
         reviews = body["results"]
         if reviews and reviews[0]["state"] not in ("submitted", "validating"):
-            break
+            runs = await api.ok("GET", f"/products/{pid}/builds/{bid}/validations", "isv")
+            latest = runs["results"][0] if runs["results"] else None
+            if latest is not None and latest["status"] == "completed" and latest["id"] != after_run:
+                return Outcome(case, pid, bid, reviews[0], latest)
         assert asyncio.get_running_loop().time() < deadline, f"{case.sample}: no verdict ({reviews})"
         await asyncio.sleep(0.25)
-    runs = await api.ok("GET", f"/products/{pid}/builds/{bid}/validations", "isv")
-    return Outcome(case, pid, bid, reviews[0], runs["results"][0])
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -216,7 +218,49 @@ async def test_a_rejected_build_can_be_fixed_and_resubmitted(
         build = await api.ok("PATCH", at, "isv", {"container_repository": "samples/good"})
         assert build["container_repository"] == "samples/good"
         await api.ok("POST", f"{at}/submit", "isv")
-        again = await _verdict(api, broken.case, broken.product_id, broken.build_id)
+        again = await _verdict(api, broken.case, broken.product_id, broken.build_id, broken.run["id"])
         assert again.review["id"] == broken.review["id"]  # the same case, reopened
         assert again.review["state"] == "awaiting_review", again.run.get("summary")
         assert again.run["id"] != broken.run["id"]
+
+
+async def test_a_customer_evaluates_a_listed_build_and_an_operator_recalls_it(
+    stack: Stack, tokens: dict[str, str], outcomes: dict[str, Outcome]
+) -> None:
+    fhir = outcomes["fhir-good"]
+    async with aiohttp.ClientSession() as http:
+        api = Api(stack, tokens, http)
+        runs_path = f"/products/{fhir.product_id}/builds/{fhir.build_id}/validations"
+        # Not published yet: the customer cannot even see that the build exists.
+        assert (await api.call("POST", runs_path, "customer"))[0] == 404
+        decision = {"decision": "approve", "reason": "FHIR smoke test passed."}
+        await api.ok("POST", f"/reviews/{fhir.review['id']}/decisions", "operator", decision)
+        await api.ok("POST", f"/products/{fhir.product_id}/publish", "operator", {})
+        build_path = f"/products/{fhir.product_id}/builds/{fhir.build_id}"
+
+        async def status_is(wanted: str) -> None:
+            deadline = asyncio.get_running_loop().time() + 30
+            while (await api.call("GET", build_path, "operator"))[1]["status"] != wanted:
+                assert asyncio.get_running_loop().time() < deadline, wanted
+                await asyncio.sleep(0.2)
+
+        await status_is("published")
+        # Listed now: a customer evaluating the product can run the same suite.
+        status, run = await api.call("POST", runs_path, "customer")
+        assert status == 202, run
+        assert run["trigger"] == "manual"
+        evaluated = await _verdict(api, fhir.case, fhir.product_id, fhir.build_id, fhir.run["id"])
+        assert evaluated.run["outcome"] == "passed", evaluated.run.get("summary")
+        assert evaluated.review["state"] == "published"  # a manual run does not move the case
+
+        recall = {
+            "product_id": fhir.product_id,
+            "versions": ">=1.0.0 <1.1.0",
+            "severity": "critical",
+            "reason": "Patient matching returns another patient's record under load.",
+        }
+        status, issued = await api.call("POST", "/recalls", "operator", recall)
+        assert status == 201, issued
+        assert issued["build_ids"] == [fhir.build_id]
+        await status_is("recalled")
+        assert (await api.call("POST", "/recalls", "customer", recall))[0] == 403

@@ -25,7 +25,8 @@ RULES = (
     Rule("/sub_products", "catalog"),
     Rule("/badges", "catalog"),
     # curation
-    Rule("/products/{product_id}/builds/{build_id}/validations", "curation"),
+    # A run reads as JSON or, with Accept: text/plain, as the human report.
+    Rule("/products/{product_id}/builds/{build_id}/validations", "curation", json_only=False),
     Rule("/reviews", "curation"),
     Rule("/recalls", "curation"),
     Rule("/validation_policy", "curation"),
