@@ -245,8 +245,13 @@ async def test_a_customer_evaluates_a_listed_build_and_an_operator_recalls_it(
                 await asyncio.sleep(0.2)
 
         await status_is("published")
-        # Listed now: a customer evaluating the product can run the same suite.
-        status, run = await api.call("POST", runs_path, "customer")
+        # Listed now: a customer evaluating the product can run the same suite, as soon
+        # as curation's read copy has the publication (events, so not in the same instant).
+        deadline = asyncio.get_running_loop().time() + 15
+        while (reply := await api.call("POST", runs_path, "customer"))[0] == 404:
+            assert asyncio.get_running_loop().time() < deadline, reply
+            await asyncio.sleep(0.2)
+        status, run = reply
         assert status == 202, run
         assert run["trigger"] == "manual"
         evaluated = await _verdict(api, fhir.case, fhir.product_id, fhir.build_id, fhir.run["id"])
