@@ -292,7 +292,7 @@ class TestSampleVerdicts:
             good.findings.verdicts
         )
         assert good.timings["stop"] < 1.0
-        assert set(good.timings) == {"unpack", "start", "healthy", "smoke", "stop"}
+        assert set(good.timings) == {"unpack", "start", "healthy", "soak", "smoke", "stop"}
         assert "of the 64 MiB limit" in good["runtime.memory"].evidence
         for rule in ("smoke.http", "smoke.fhir", "smoke.cds_hooks", "smoke.smart"):
             assert good.status(rule) == "skipped" and "not declared" in good[rule].evidence
