@@ -35,7 +35,7 @@ from hspm.common.events.curation import ImageTarget, ValidationPolicy, Validatio
 from hspm.common.events.validator import RUNTIME_RULES, RuntimeVerdict
 from hspm.devstack import images
 from hspm.devstack.oci_fixtures import PushedSamples
-from hspm.validator import sandbox
+from hspm.validator import bundle, mounts, sandbox
 from hspm.validator.config import Settings
 from hspm.validator.facts import ImageFacts, Target
 from hspm.validator.report import Findings, Verdict
@@ -181,7 +181,7 @@ def _leftovers(run_id: UUID, workdir: Path) -> list[str]:
     found += [f"mount {m}" for m in Path("/proc/self/mountinfo").read_text().splitlines() if prefix in m]
     for hierarchy in _cgroup_hierarchies():
         found += [f"cgroup {p}" for p in (hierarchy / CGROUP_PARENT).glob(f"{prefix}*")]
-    found += [f"run dir {p}" for p in sandbox.RUN_ROOT.glob(f"{prefix}*")]
+    found += [f"run dir {p}" for p in mounts.RUN_ROOT.glob(f"{prefix}*")]
     found += [f"work dir entry {p}" for p in workdir.iterdir()]
     return found
 
@@ -234,7 +234,7 @@ async def _run_cancelled(
 ) -> Outcome:
     """Cancel the run once its container is up (what a shutdown does); cleanup must still happen."""
     prefix = f"hspm-{run_id.hex[:12]}"
-    while not any(p.name.startswith(prefix) for p in sandbox.RUN_ROOT.iterdir()) or not findings.verdicts:
+    while not any(p.name.startswith(prefix) for p in mounts.RUN_ROOT.iterdir()) or not findings.verdicts:
         assert not task.done(), task
         await asyncio.sleep(0.05)
     task.cancel()
@@ -434,6 +434,6 @@ class TestSkipped:
             facts, _request(Scenario("bad-env-arm64")), findings, _settings(), tmp_path
         )
         assert verdict.status == "skipped"
-        assert verdict.reason == f"image architecture 'arm64' cannot run on this {sandbox.HOST_ARCH} host"
+        assert verdict.reason == f"image architecture 'arm64' cannot run on this {bundle.HOST_ARCH} host"
         assert all(findings.verdicts[r].status == "skipped" for r in RUNTIME_RULES)
         assert list(tmp_path.iterdir()) == []

@@ -11,7 +11,7 @@ import pytest
 
 from hspm.common.events.catalog import EnvironmentVariable, TaskSnapshot
 from hspm.common.events.curation import ValidationPolicy
-from hspm.validator import sandbox
+from hspm.validator import bundle, cgroups, mounts, runstate, sandbox
 from hspm.validator.config import Settings
 from hspm.validator.facts import ImageFacts, Target
 
@@ -50,11 +50,11 @@ def _umoci_config() -> dict[str, Any]:
 
 
 def _patched(task: TaskSnapshot | None = None, overlay: bool = True) -> dict[str, Any]:
-    layout = sandbox.CgroupLayout(Path("/cg/memory"), Path("/cg/pids"), v2=False)
-    sb = sandbox.Sandbox("hspm-x", Path("/work/hspm-x"), Path("/run/hspm-validator/hspm-x"), Settings())
-    sb.cgroup = sandbox.RunCgroup(layout, "hspm-validator", "hspm-x")
+    layout = cgroups.CgroupLayout(Path("/cg/memory"), Path("/cg/pids"), v2=False)
+    sb = runstate.Sandbox("hspm-x", Path("/work/hspm-x"), Path("/run/hspm-validator/hspm-x"), Settings())
+    sb.cgroup = cgroups.RunCgroup(layout, "hspm-validator", "hspm-x")
     policy = ValidationPolicy(cpu_cores=0.5, tmpfs_mib=32)
-    return sandbox.patch_config(_umoci_config(), _facts(), task, policy, sb, ["/bin/app", "serve"], overlay)
+    return bundle.patch_config(_umoci_config(), _facts(), task, policy, sb, ["/bin/app", "serve"], overlay)
 
 
 class TestPatchConfig:
@@ -116,7 +116,7 @@ class TestEnvironment:
                 EnvironmentVariable(key="SECRET_KEY", required=True),
             ],
         )
-        env = sandbox.environment(["PATH=/bin", "PORT=8080", "APP_MODE=prod"], task)
+        env = bundle.environment(["PATH=/bin", "PORT=8080", "APP_MODE=prod"], task)
         assert env == [
             "PATH=/bin",
             "PORT=9000",
@@ -126,11 +126,11 @@ class TestEnvironment:
         ]
 
     def test_image_env_alone_without_a_task(self) -> None:
-        assert sandbox.environment(["A=1", "B=x=y"], None) == ["A=1", "B=x=y"]
+        assert bundle.environment(["A=1", "B=x=y"], None) == ["A=1", "B=x=y"]
 
     def test_unusable_keys_are_left_out(self) -> None:
         task = _task(environment=[EnvironmentVariable(key="A=B"), EnvironmentVariable(key="")])
-        assert sandbox.environment([], task) == []
+        assert bundle.environment([], task) == []
 
     @pytest.mark.parametrize(
         ("pattern", "value"),
@@ -144,21 +144,21 @@ class TestEnvironment:
         ],
     )
     def test_value_for_a_pattern(self, pattern: str, value: str) -> None:
-        assert sandbox.test_value(EnvironmentVariable(key="X", pattern=pattern)) == value
+        assert bundle.test_value(EnvironmentVariable(key="X", pattern=pattern)) == value
 
 
 class TestHealthcheck:
     def test_shell_form(self) -> None:
-        argv = sandbox.healthcheck_argv(["CMD-SHELL", "wget -q -O- http://127.0.0.1:8080/health || exit 1"])
+        argv = bundle.healthcheck_argv(["CMD-SHELL", "wget -q -O- http://127.0.0.1:8080/health || exit 1"])
         assert argv == ["/bin/sh", "-c", "wget -q -O- http://127.0.0.1:8080/health || exit 1"]
 
     def test_exec_form(self) -> None:
-        assert sandbox.healthcheck_argv(["CMD", "/bin/check", "--quick"]) == ["/bin/check", "--quick"]
+        assert bundle.healthcheck_argv(["CMD", "/bin/check", "--quick"]) == ["/bin/check", "--quick"]
 
     def test_none_or_unknown(self) -> None:
-        assert sandbox.healthcheck_argv(None) is None
-        assert sandbox.healthcheck_argv(["CMD"]) is None
-        assert sandbox.healthcheck_argv(["WHATEVER", "x"]) is None
+        assert bundle.healthcheck_argv(None) is None
+        assert bundle.healthcheck_argv(["CMD"]) is None
+        assert bundle.healthcheck_argv(["WHATEVER", "x"]) is None
 
 
 class TestSkipReason:
@@ -176,13 +176,13 @@ class TestSkipReason:
 
     def test_foreign_architecture(self) -> None:
         facts = _facts()
-        facts.config["architecture"] = "arm64" if sandbox.HOST_ARCH != "arm64" else "amd64"
+        facts.config["architecture"] = "arm64" if bundle.HOST_ARCH != "arm64" else "amd64"
         reason = sandbox.skip_reason(facts, _request(ValidationPolicy()), Settings())
         assert reason is not None and "cannot run on this" in reason
 
     def test_no_layout(self) -> None:
         facts = _facts()
-        facts.config["architecture"] = sandbox.HOST_ARCH
+        facts.config["architecture"] = bundle.HOST_ARCH
         assert (
             sandbox.skip_reason(facts, _request(ValidationPolicy()), Settings())
             == "no verified image layout to unpack"
@@ -214,7 +214,7 @@ class TestListWrites:
         (upper / "etc/.hidden").parent.mkdir()
         (upper / "etc/.hidden").write_text("x")
         (upper / "link").symlink_to("/etc/passwd")
-        writes = sandbox.list_writes(upper, lower)
+        writes = mounts.list_writes(upper, lower)
         assert writes == [
             "/data/ (new directory)",
             "/data/cache/ (new directory)",
@@ -229,15 +229,15 @@ class TestListWrites:
         (lower / "etc").mkdir(parents=True)
         (upper / "etc").mkdir(parents=True)
         os.mknod(upper / "etc/motd", 0o600 | 0o020000, os.makedev(0, 0))
-        assert sandbox.list_writes(upper, lower) == ["/etc/motd (deleted)"]
+        assert mounts.list_writes(upper, lower) == ["/etc/motd (deleted)"]
 
 
 class TestUsage:
     def test_memory_limit_reached_counts_as_hit(self) -> None:
-        usage = sandbox.Usage(64, 64, 0, 0, 100, 3, 0)
+        usage = cgroups.Usage(64, 64, 0, 0, 100, 3, 0)
         assert usage.memory_hit and not usage.pids_hit
 
     def test_pids_peak_at_limit_counts_as_hit(self) -> None:
-        assert sandbox.Usage(64, 10, 0, 0, 100, 100, 0).pids_hit
-        assert sandbox.Usage(64, 10, 0, 0, 100, 7, 3).pids_hit
-        assert not sandbox.Usage(64, 10, 0, 0, 100, 7, 0).memory_hit
+        assert cgroups.Usage(64, 10, 0, 0, 100, 100, 0).pids_hit
+        assert cgroups.Usage(64, 10, 0, 0, 100, 7, 3).pids_hit
+        assert not cgroups.Usage(64, 10, 0, 0, 100, 7, 0).memory_hit
