@@ -24,6 +24,7 @@ from typing import Any
 import aiohttp
 
 from hspm.common.testing import unique
+from hspm.devstack.api import GatewayApi
 from hspm.devstack.stack import Stack
 
 SEQUENTIAL = 6
@@ -31,19 +32,7 @@ BURST = 12
 PHASES = ("pull", "unpack", "start", "healthy", "soak", "smoke", "stop")
 
 
-class _Api:
-    def __init__(self, stack: Stack, tokens: dict[str, str], http: aiohttp.ClientSession) -> None:
-        self.base, self.tokens, self.http = stack.config.gateway_url, tokens, http
-
-    async def ok(self, method: str, path: str, who: str, body: Any = None) -> Any:
-        headers = {"Authorization": f"Bearer {self.tokens[who]}"}
-        async with self.http.request(method, self.base + path, headers=headers, json=body) as resp:
-            data = await resp.json(content_type=None)
-            assert resp.status in (200, 201, 202), (method, path, resp.status, data)
-            return data
-
-
-async def _prepare(api: _Api, stack: Stack) -> tuple[str, str]:
+async def _prepare(api: GatewayApi, stack: Stack) -> tuple[str, str]:
     """A product with a draft build of the good sample, ready to submit."""
     product = await api.ok("POST", "/products", "isv", {"name": unique("Bench validation")})
     pid = product["id"]
@@ -65,7 +54,7 @@ async def _prepare(api: _Api, stack: Stack) -> tuple[str, str]:
     return pid, build["id"]
 
 
-async def _review_ready(api: _Api, build_id: str, timeout: float = 300.0) -> dict[str, Any]:
+async def _review_ready(api: GatewayApi, build_id: str, timeout: float = 300.0) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         body = await api.ok("GET", f"/reviews?build_id={build_id}", "operator")
@@ -78,7 +67,7 @@ async def _review_ready(api: _Api, build_id: str, timeout: float = 300.0) -> dic
         await asyncio.sleep(0.02)
 
 
-async def _submit_and_wait(api: _Api, pid: str, bid: str) -> tuple[float, dict[str, Any]]:
+async def _submit_and_wait(api: GatewayApi, pid: str, bid: str) -> tuple[float, dict[str, Any]]:
     started = time.perf_counter()
     await api.ok("POST", f"/products/{pid}/builds/{bid}/submit", "isv")
     await _review_ready(api, bid)
@@ -142,7 +131,7 @@ def _bare_available() -> str | None:
 
 async def run(stack: Stack, tokens: dict[str, str]) -> dict[str, Any]:
     async with aiohttp.ClientSession() as http:
-        api = _Api(stack, tokens, http)
+        api = GatewayApi(http, stack.config.gateway_url, tokens)
         # Warm up once: first imports, first connections, the registry's first blob reads.
         await _submit_and_wait(api, *await _prepare(api, stack))
 

@@ -9,7 +9,6 @@ defect deserves, with the failing rule named.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +18,7 @@ import pytest
 import pytest_asyncio
 
 from hspm.common.testing import unique
+from hspm.devstack.api import GatewayApi
 from hspm.devstack.stack import Stack
 
 pytestmark = pytest.mark.system
@@ -54,30 +54,6 @@ CASES = (
 )
 
 
-class Api:
-    def __init__(self, stack: Stack, tokens: dict[str, str], http: aiohttp.ClientSession) -> None:
-        self.base = stack.config.gateway_url
-        self.tokens = tokens
-        self.http = http
-
-    async def call(
-        self, method: str, path: str, who: str | None, body: Any = None, accept: str = "application/json"
-    ) -> tuple[int, Any]:
-        headers = {"Accept": accept}
-        if who:
-            headers["Authorization"] = f"Bearer {self.tokens[who]}"
-        async with self.http.request(method, self.base + path, headers=headers, json=body) as resp:
-            text = await resp.text()
-            if accept != "application/json":
-                return resp.status, text
-            return resp.status, json.loads(text) if text else None
-
-    async def ok(self, method: str, path: str, who: str | None, body: Any = None) -> Any:
-        status, data = await self.call(method, path, who, body)
-        assert status in (200, 201, 202), (method, path, status, data)
-        return data
-
-
 @dataclass
 class Outcome:
     case: Case
@@ -91,7 +67,7 @@ class Outcome:
         return {r["rule"] for r in self.run["rules"] if r["status"] == "fail"}
 
 
-async def _submit(api: Api, stack: Stack, case: Case, interfaces: dict[str, str]) -> tuple[str, str]:
+async def _submit(api: GatewayApi, stack: Stack, case: Case, interfaces: dict[str, str]) -> tuple[str, str]:
     product = await api.ok("POST", "/products", "isv", {"name": unique(f"Sample {case.sample}")})
     pid = product["id"]
     build = await api.ok(
@@ -122,7 +98,7 @@ async def _submit(api: Api, stack: Stack, case: Case, interfaces: dict[str, str]
     return pid, build["id"]
 
 
-async def _verdict(api: Api, case: Case, pid: str, bid: str, after_run: str | None = None) -> Outcome:
+async def _verdict(api: GatewayApi, case: Case, pid: str, bid: str, after_run: str | None = None) -> Outcome:
     """The case once a run (newer than ``after_run``) has decided it."""
     deadline = asyncio.get_running_loop().time() + VERDICT_TIMEOUT
     while True:
@@ -141,7 +117,7 @@ async def _verdict(api: Api, case: Case, pid: str, bid: str, after_run: str | No
 async def outcomes(stack: Stack, tokens: dict[str, str]) -> AsyncIterator[dict[str, Outcome]]:
     """Submit every sample at once (the validator runs them in parallel), then wait."""
     async with aiohttp.ClientSession() as http:
-        api = Api(stack, tokens, http)
+        api = GatewayApi(http, stack.config.gateway_url, tokens)
         policy = await api.ok("GET", "/validation_policy", "operator")
         # Shorter budgets keep the deliberately broken samples quick to judge.
         quick = policy | {"startup_seconds": 8, "stop_grace_seconds": 3}
@@ -183,14 +159,14 @@ async def test_approval_publishes_the_good_build(
 ) -> None:
     good = outcomes["good"]
     async with aiohttp.ClientSession() as http:
-        api = Api(stack, tokens, http)
+        api = GatewayApi(http, stack.config.gateway_url, tokens)
         decision = {"decision": "approve", "reason": "Report read; all required rules pass."}
         review = await api.ok("POST", f"/reviews/{good.review['id']}/decisions", "operator", decision)
         assert review["state"] in ("approved", "published")
         build_path = f"/products/{good.product_id}/builds/{good.build_id}"
         deadline = asyncio.get_running_loop().time() + 30
         while True:
-            status, build = await api.call("GET", build_path, "isv")
+            status, build = await api.send("GET", build_path, "isv")
             if status == 200 and build["published_at"]:
                 break
             assert asyncio.get_running_loop().time() < deadline, build
@@ -207,13 +183,13 @@ async def test_the_report_reads_as_text(
 ) -> None:
     hog = outcomes["memory-hog"]
     async with aiohttp.ClientSession() as http:
-        api = Api(stack, tokens, http)
+        api = GatewayApi(http, stack.config.gateway_url, tokens)
         path = f"/products/{hog.product_id}/builds/{hog.build_id}/validations/{hog.run['id']}"
-        status, text = await api.call("GET", path, "isv", accept="text/plain")
+        status, text = await api.send("GET", path, "isv", accept="text/plain")
         assert status == 200
         assert "FAILED" in text.upper() and "runtime.memory" in text
         # Another ISV cannot read it.
-        assert (await api.call("GET", path, "customer"))[0] == 404
+        assert (await api.send("GET", path, "customer"))[0] == 404
 
 
 async def test_a_rejected_build_can_be_fixed_and_resubmitted(
@@ -221,7 +197,7 @@ async def test_a_rejected_build_can_be_fixed_and_resubmitted(
 ) -> None:
     broken = outcomes["no-health"]
     async with aiohttp.ClientSession() as http:
-        api = Api(stack, tokens, http)
+        api = GatewayApi(http, stack.config.gateway_url, tokens)
         at = f"/products/{broken.product_id}/builds/{broken.build_id}"
         build = await api.ok("PATCH", at, "isv", {"container_repository": "samples/good"})
         assert build["container_repository"] == "samples/good"
@@ -237,10 +213,10 @@ async def test_a_customer_evaluates_a_listed_build_and_an_operator_recalls_it(
 ) -> None:
     fhir = outcomes["fhir-good"]
     async with aiohttp.ClientSession() as http:
-        api = Api(stack, tokens, http)
+        api = GatewayApi(http, stack.config.gateway_url, tokens)
         runs_path = f"/products/{fhir.product_id}/builds/{fhir.build_id}/validations"
         # Not published yet: the customer cannot even see that the build exists.
-        assert (await api.call("POST", runs_path, "customer"))[0] == 404
+        assert (await api.send("POST", runs_path, "customer"))[0] == 404
         decision = {"decision": "approve", "reason": "FHIR smoke test passed."}
         await api.ok("POST", f"/reviews/{fhir.review['id']}/decisions", "operator", decision)
         await api.ok("POST", f"/products/{fhir.product_id}/publish", "operator", {})
@@ -248,7 +224,7 @@ async def test_a_customer_evaluates_a_listed_build_and_an_operator_recalls_it(
 
         async def status_is(wanted: str) -> None:
             deadline = asyncio.get_running_loop().time() + 30
-            while (await api.call("GET", build_path, "operator"))[1]["status"] != wanted:
+            while (await api.send("GET", build_path, "operator"))[1]["status"] != wanted:
                 assert asyncio.get_running_loop().time() < deadline, wanted
                 await asyncio.sleep(0.2)
 
@@ -256,7 +232,7 @@ async def test_a_customer_evaluates_a_listed_build_and_an_operator_recalls_it(
         # Listed now: a customer evaluating the product can run the same suite, as soon
         # as curation's read copy has the publication (events, so not in the same instant).
         deadline = asyncio.get_running_loop().time() + 15
-        while (reply := await api.call("POST", runs_path, "customer"))[0] == 404:
+        while (reply := await api.send("POST", runs_path, "customer"))[0] == 404:
             assert asyncio.get_running_loop().time() < deadline, reply
             await asyncio.sleep(0.2)
         status, run = reply
@@ -272,8 +248,8 @@ async def test_a_customer_evaluates_a_listed_build_and_an_operator_recalls_it(
             "severity": "critical",
             "reason": "Patient matching returns another patient's record under load.",
         }
-        status, issued = await api.call("POST", "/recalls", "operator", recall)
+        status, issued = await api.send("POST", "/recalls", "operator", recall)
         assert status == 201, issued
         assert issued["build_ids"] == [fhir.build_id]
         await status_is("recalled")
-        assert (await api.call("POST", "/recalls", "customer", recall))[0] == 403
+        assert (await api.send("POST", "/recalls", "customer", recall))[0] == 403

@@ -11,12 +11,13 @@ import asyncpg
 import orjson
 import pytest
 import pytest_asyncio
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp import web
+from aiohttp.test_utils import TestClient
 
 from hspm.catalog.app import create_app
 from hspm.catalog.config import Settings
 from hspm.common.auth import Principal
-from hspm.common.testing import TEST_INTERNAL_SECRET, as_headers, unique
+from hspm.common.testing import TEST_INTERNAL_SECRET, as_headers, served_on_own_database, unique
 
 PUBLIC_URL = "http://marketplace.test"
 OPERATOR_KEYS = frozenset(
@@ -144,21 +145,16 @@ def settings(dsn: str, amqp_url: str, namespace: str, **overrides: Any) -> Setti
 
 @pytest_asyncio.fixture(scope="session")
 async def catalog_service(pg_dsn: str, amqp_url: str) -> AsyncIterator[Catalog]:
-    name = unique("hspm_test_catalog")
-    dsn = pg_dsn.rsplit("/", 1)[0] + "/" + name
-    app = create_app(settings(dsn, amqp_url, unique("tcat")))
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    service = Catalog(client=client, dsn=dsn)
-    yield service
-    if service._conn is not None:
-        await service._conn.close()
-    await client.close()
-    conn = await asyncpg.connect(pg_dsn.rsplit("/", 1)[0] + "/postgres")
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    namespace = unique("tcat")
+
+    def make_app(dsn: str) -> web.Application:
+        return create_app(settings(dsn, amqp_url, namespace))
+
+    async with served_on_own_database(pg_dsn, "hspm_test_catalog", make_app) as (client, dsn):
+        service = Catalog(client=client, dsn=dsn)
+        yield service
+        if service._conn is not None:
+            await service._conn.close()
 
 
 @pytest_asyncio.fixture

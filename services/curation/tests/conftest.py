@@ -16,14 +16,15 @@ import asyncpg
 import orjson
 import pytest
 import pytest_asyncio
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp import web
+from aiohttp.test_utils import TestClient
 
 from hspm.common import outbox
 from hspm.common.auth import Principal
 from hspm.common.events import catalog, validator
 from hspm.common.events.base import Event
 from hspm.common.lifecycle import pool_key
-from hspm.common.testing import TEST_INTERNAL_SECRET, as_headers, unique
+from hspm.common.testing import TEST_INTERNAL_SECRET, as_headers, served_on_own_database, unique
 from hspm.curation.app import create_app
 from hspm.curation.config import Settings
 from hspm.curation.consumers import HANDLERS
@@ -289,21 +290,16 @@ def settings(dsn: str, amqp_url: str, namespace: str, **overrides: Any) -> Setti
 
 @pytest_asyncio.fixture(scope="session")
 async def curation_service(pg_dsn: str, amqp_url: str) -> AsyncIterator[Curation]:
-    name = unique("hspm_test_curation")
-    dsn = pg_dsn.rsplit("/", 1)[0] + "/" + name
-    app = create_app(settings(dsn, amqp_url, unique("tcur")))
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    service = Curation(client=client, dsn=dsn)
-    yield service
-    if service._conn is not None:
-        await service._conn.close()
-    await client.close()
-    conn = await asyncpg.connect(pg_dsn.rsplit("/", 1)[0] + "/postgres")
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    namespace = unique("tcur")
+
+    def make_app(dsn: str) -> web.Application:
+        return create_app(settings(dsn, amqp_url, namespace))
+
+    async with served_on_own_database(pg_dsn, "hspm_test_curation", make_app) as (client, dsn):
+        service = Curation(client=client, dsn=dsn)
+        yield service
+        if service._conn is not None:
+            await service._conn.close()
 
 
 @pytest_asyncio.fixture

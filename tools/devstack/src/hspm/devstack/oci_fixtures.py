@@ -7,12 +7,13 @@ Session-scoped: one registry process and one push of every sample per test run. 
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from hspm.common.testing import unavailable
 
 
 @dataclass(frozen=True)
@@ -32,21 +33,15 @@ class PushedSamples:
         return f"{self.host}/{self.prefix}/{name}:{self.tag}"
 
 
-def _missing(what: str) -> None:
-    message = f"{what} is not installed (make deps installs it)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 @pytest.fixture(scope="session")
 def oci_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """A started :class:`hspm.devstack.registry.LocalRegistry` on a free loopback port."""
     from hspm.devstack import registry
+    from hspm.devstack.stack import free_port
 
     if not registry.available():
-        _missing("docker-registry")
-    reg = registry.LocalRegistry(Path(tmp_path_factory.mktemp("registry")))
+        unavailable("docker-registry is not installed (make deps installs it)")
+    reg = registry.LocalRegistry(Path(tmp_path_factory.mktemp("registry")), free_port())
     reg.start()
     try:
         yield reg
@@ -62,6 +57,6 @@ def sample_images(oci_registry: object) -> PushedSamples:
 
     assert isinstance(oci_registry, LocalRegistry)
     if not images.have_busybox():
-        _missing("busybox-static")
+        unavailable("busybox-static is not installed (make deps installs it)")
     digests = asyncio.run(images.push_samples(oci_registry.url))
     return PushedSamples(oci_registry.host, oci_registry.url, digests)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -25,19 +24,12 @@ def available() -> bool:
     return shutil.which(BINARY) is not None
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 class LocalRegistry:
     """Start, wait for ``/v2/`` and stop one registry process with its storage in ``root``."""
 
-    def __init__(self, root: Path, port: int | None = None, log: Path | None = None) -> None:
+    def __init__(self, root: Path, port: int, log: Path | None = None) -> None:
         self.root = root
-        self.port = port or free_port()
+        self.port = port
         self.log = log or root / "registry.log"
         self.process: subprocess.Popen[bytes] | None = None
 

@@ -31,8 +31,9 @@ from urllib.parse import quote
 
 import aiohttp
 
+from hspm.devstack.api import TAKEN, ApiError, GatewayApi
+
 DEMO = resources.files("hspm.devstack") / "demo"
-TAKEN = "has already been taken"
 EMBARGO = timedelta(days=90)
 PUBLISH_TIMEOUT = 90.0
 # Review states in which the seed still has work to do for a build it submitted.
@@ -162,60 +163,6 @@ SUB_PRODUCTS: dict[str, tuple[str, ...]] = {
 }
 
 
-class ApiError(RuntimeError):
-    """A call the seed needed failed; the message carries the response body."""
-
-
-@dataclass
-class _Api:
-    http: aiohttp.ClientSession
-    base: str
-    tokens: dict[str, str]
-
-    async def call(
-        self, method: str, path: str, persona: str, body: Any = None, ok: tuple[int, ...] = (200, 201, 204)
-    ) -> tuple[int, Any]:
-        headers = {"Authorization": f"Bearer {self.tokens[persona]}", "Accept": "application/json"}
-        async with self.http.request(method, self.base + path, headers=headers, json=body) as resp:
-            text = await resp.text()
-            data = json.loads(text) if text else None
-            if resp.status not in ok:
-                raise ApiError(f"{method} {path} as {persona}: {resp.status} {text[:2000]}")
-            return resp.status, data
-
-    async def get(self, path: str, persona: str) -> Any:
-        return (await self.call("GET", path, persona))[1]
-
-    async def find(self, path: str, persona: str, **match: Any) -> dict[str, Any] | None:
-        """The first record of a (paged) collection whose fields equal ``match``."""
-        page = 1
-        sep = "&" if "?" in path else "?"
-        while True:
-            body = await self.get(f"{path}{sep}per_page=100&page={page}", persona)
-            for record in body["results"]:
-                if all(record.get(k) == v for k, v in match.items()):
-                    return dict(record)
-            if not body.get("next_page"):
-                return None
-            page = body["next_page"]
-
-    async def ensure(
-        self, collection: str, persona: str, body: dict[str, Any], lookup: str | None = None, **match: Any
-    ) -> dict[str, Any]:
-        """Find by ``match`` in ``lookup`` (default: the collection), else create."""
-        found = await self.find(lookup or collection, persona, **match)
-        if found is not None:
-            return found
-        status, created = await self.call("POST", collection, persona, body, ok=(201, 422))
-        if status == 201:
-            return dict(created)
-        if TAKEN in json.dumps(created):
-            again = await self.find(lookup or collection, persona, **match)
-            if again is not None:
-                return again
-        raise ApiError(f"POST {collection} as {persona}: 422 {json.dumps(created)[:2000]}")
-
-
 def demo_document(name: str, values: dict[str, str]) -> dict[str, Any]:
     """A demo ``marketplace.json`` with its ``$PLACEHOLDER`` strings filled in."""
     document: dict[str, Any] = json.loads((DEMO / name).read_text())
@@ -240,7 +187,7 @@ async def seed_catalog(gateway_url: str, tokens_file: Path, registry: str) -> di
     tokens: dict[str, str] = json.loads(await asyncio.to_thread(tokens_file.read_text))
     timeout = aiohttp.ClientTimeout(total=30)
     async with aiohttp.ClientSession(timeout=timeout) as http:
-        api = _Api(http, gateway_url, tokens)
+        api = GatewayApi(http, gateway_url, tokens)
         interfaces = {
             name: (
                 await api.ensure(
@@ -286,7 +233,7 @@ async def seed_catalog(gateway_url: str, tokens_file: Path, registry: str) -> di
     return {name: str(p["id"]) for name, p in products.items()}
 
 
-async def _product(api: _Api, demo: DemoProduct) -> dict[str, Any]:
+async def _product(api: GatewayApi, demo: DemoProduct) -> dict[str, Any]:
     body = {
         "name": demo.name,
         "description": demo.description,
@@ -308,12 +255,12 @@ async def _product(api: _Api, demo: DemoProduct) -> dict[str, Any]:
     return again
 
 
-async def _existing_build(api: _Api, pid: str, version: str) -> dict[str, Any] | None:
+async def _existing_build(api: GatewayApi, pid: str, version: str) -> dict[str, Any] | None:
     return await api.find(f"/products/{pid}/builds?version={quote(version)}", "isv", version=version)
 
 
 async def _build(
-    api: _Api, demo: DemoProduct, pid: str, values: dict[str, str], interfaces: dict[str, str]
+    api: GatewayApi, demo: DemoProduct, pid: str, values: dict[str, str], interfaces: dict[str, str]
 ) -> dict[str, Any]:
     """The product's demo build, imported or assembled through the API, and submitted."""
     existing = await _existing_build(api, pid, demo.version)
@@ -337,7 +284,7 @@ def _image(document: dict[str, Any]) -> tuple[str, str, str]:
 
 
 async def _assemble(
-    api: _Api, demo: DemoProduct, pid: str, document: dict[str, Any], interfaces: dict[str, str]
+    api: GatewayApi, demo: DemoProduct, pid: str, document: dict[str, Any], interfaces: dict[str, str]
 ) -> dict[str, Any]:
     registry, repository, tag = _image(document)
     build_body = {
@@ -371,7 +318,7 @@ async def _assemble(
     return dict((await api.call("POST", f"{at}/submit", "isv"))[1])
 
 
-async def _draft_build(api: _Api, demo: DemoProduct, pid: str, version: str, registry: str) -> None:
+async def _draft_build(api: GatewayApi, demo: DemoProduct, pid: str, version: str, registry: str) -> None:
     """A next version still being packaged: a draft with an image and nothing else."""
     if await _existing_build(api, pid, version) is not None:
         return
@@ -386,7 +333,7 @@ async def _draft_build(api: _Api, demo: DemoProduct, pid: str, version: str, reg
     await api.call("POST", f"/products/{pid}/builds", "isv", body)
 
 
-async def _publish(api: _Api, demo: DemoProduct, product: dict[str, Any]) -> None:
+async def _publish(api: GatewayApi, demo: DemoProduct, product: dict[str, Any]) -> None:
     if demo.state == "draft" or product.get("published_at") is not None:
         return
     body: dict[str, Any] = {}
@@ -395,7 +342,7 @@ async def _publish(api: _Api, demo: DemoProduct, product: dict[str, Any]) -> Non
     await api.call("POST", f"/products/{product['id']}/publish", "operator", body)
 
 
-async def _approve(api: _Api, builds: list[tuple[str, str]]) -> None:
+async def _approve(api: GatewayApi, builds: list[tuple[str, str]]) -> None:
     """As the operator: approve each build once validated, then wait until it is published."""
     deadline = asyncio.get_running_loop().time() + PUBLISH_TIMEOUT
     for pid, bid in builds:
@@ -409,7 +356,7 @@ async def _approve(api: _Api, builds: list[tuple[str, str]]) -> None:
             await asyncio.sleep(0.2)
 
 
-async def _validated_review(api: _Api, build_id: str, deadline: float) -> dict[str, Any]:
+async def _validated_review(api: GatewayApi, build_id: str, deadline: float) -> dict[str, Any]:
     """The build's review case once its validation has finished; a rejection is an error."""
     while True:
         found = await api.find(f"/reviews?build_id={build_id}", "operator", build_id=build_id)

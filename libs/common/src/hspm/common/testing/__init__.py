@@ -3,17 +3,35 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Iterable
-from typing import TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import NoReturn, TypeVar
 from uuid import UUID, uuid4
+
+import asyncpg
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 
 from hspm.common.auth import PRINCIPAL_HEADER, Principal, sign_assertion
 
 T = TypeVar("T")
 
 TEST_INTERNAL_SECRET = "test-internal-secret-" + "x" * 24
+
+
+def unavailable(message: str) -> NoReturn:
+    """Skip a test whose real dependency is missing here; in CI (``CI=true``) fail instead.
+
+    CI is meant to have every real part, so a missing one there is a broken setup.
+    """
+    import pytest  # only tests call this; services import the module without pytest
+
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 def unique(prefix: str) -> str:
@@ -48,3 +66,27 @@ async def wait_for(
         if time.monotonic() > deadline:
             raise TimeoutError(f"condition not met within {timeout}s")
         await asyncio.sleep(interval)
+
+
+@contextlib.asynccontextmanager
+async def served_on_own_database(
+    pg_dsn: str, prefix: str, make_app: Callable[[str], web.Application]
+) -> AsyncIterator[tuple[TestClient[web.Request, web.Application], str]]:
+    """A service app built on a database of its own, served for tests; dropped afterwards.
+
+    Yields the test client and the database's DSN (the app creates and migrates it).
+    """
+    server = pg_dsn.rsplit("/", 1)[0]
+    name = unique(prefix)
+    dsn = f"{server}/{name}"
+    client = TestClient(TestServer(make_app(dsn)))
+    await client.start_server()
+    try:
+        yield client, dsn
+    finally:
+        await client.close()
+        conn = await asyncpg.connect(f"{server}/postgres")
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
