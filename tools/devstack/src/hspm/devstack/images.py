@@ -336,8 +336,14 @@ async def _put_manifest(
         put.raise_for_status()
 
 
-async def push_samples(registry: str, repository_prefix: str = "samples", tag: str = "1") -> dict[str, str]:
-    """Every sample as ``<prefix>/<name>:<tag>``, plus ``<prefix>/multi-arch``; name → digest."""
+async def push_samples(
+    registry: str, repository_prefix: str = "samples", tag: str = "1", also: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Every sample as ``<prefix>/<name>:<tag>``, plus ``<prefix>/multi-arch``; name → digest.
+
+    ``also`` maps further ``repository:tag`` references to sample names (the demo's images),
+    pushed from the same builds.
+    """
     digests: dict[str, str] = {}
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
         built = {name: build(s) for name, s in samples().items()}
@@ -351,6 +357,9 @@ async def push_samples(registry: str, repository_prefix: str = "samples", tag: s
         digests["multi-arch"] = await push(
             http, registry, f"{repository_prefix}/multi-arch", tag, multi, amd, arm
         )
+        for ref, name in (also or {}).items():
+            repository, ref_tag = ref.rsplit(":", 1)
+            digests[ref] = await push(http, registry, repository, ref_tag, built[name])
     return digests
 
 
@@ -367,12 +376,7 @@ DEMO_IMAGES: dict[str, str] = {
 
 async def push_demo_images(registry: str) -> None:
     """The demo catalog's images and every sample (``samples/<name>:1``), for newcomers to try."""
-    await push_samples(registry)
-    by_name = samples()
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
-        for ref, name in DEMO_IMAGES.items():
-            repository, tag = ref.rsplit(":", 1)
-            await push(http, registry, repository, tag, build(by_name[name]))
+    await push_samples(registry, also=DEMO_IMAGES)
 
 
 def have_busybox() -> bool:
