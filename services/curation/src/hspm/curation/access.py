@@ -19,6 +19,18 @@ def owner_scope(p: Principal, resource: str, verb: str) -> UUID | None:
     return p.user_id
 
 
+def read_scope(p: Principal, resource: str) -> tuple[bool, UUID | None]:
+    """For a list: (everything, owner). ``resource.read`` sees all; others their own products'."""
+    if p.can(resource, "read"):
+        return True, None
+    return False, owner_scope(p, resource, "read")
+
+
+def may_read(p: Principal, resource: str, owner_id: UUID) -> bool:
+    """One record of a product owned by ``owner_id``: ``resource.read``, or its owner."""
+    return p.can(resource, "read") or p.may_as_owner(resource, "read", owner_id)
+
+
 def sees_all_runs(p: Principal) -> bool:
     """Validation runs of every build: validators, auditors and reviewers."""
     return p.can("validations", "read") or p.can("reviews", "update")

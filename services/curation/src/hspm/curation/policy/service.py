@@ -40,22 +40,17 @@ async def put_policy(conn: Conn, p: Principal, body: Any) -> Record:
     return await store.put_policy(conn, rules.document(policy), p.user_id)
 
 
-def _sees_all(p: Principal) -> bool:
-    return p.can("reviews", "read")
-
-
 async def list_exceptions(
     conn: Conn, p: Principal, page: PageParams, product_id: UUID | None
 ) -> tuple[list[Record], int]:
     """Operators see every exception, owners those of their own products."""
-    everything = _sees_all(p)
-    owner = None if everything else access.owner_scope(p, "reviews", "read")
+    everything, owner = access.read_scope(p, "reviews")
     return await store.list_exceptions(conn, page, product_id, owner, everything)
 
 
 async def get_exception(conn: Conn, p: Principal, exception_id: UUID) -> Record:
     row = await store.get_exception(conn, exception_id)
-    if row is None or not (_sees_all(p) or p.may_as_owner("reviews", "read", row["owner_id"])):
+    if row is None or not access.may_read(p, "reviews", row["owner_id"]):
         raise NotFound("Exception not found.")
     return row
 

@@ -107,21 +107,16 @@ def _event(recall: Record) -> RecallIssued:
     )
 
 
-def _sees_all(p: Principal) -> bool:
-    return p.can("recalls", "read")
-
-
 async def list_recalls(
     conn: Conn, p: Principal, page: PageParams, product_id: UUID | None
 ) -> tuple[list[Record], int]:
     """Everything with ``recalls.read``; otherwise the recalls of the caller's own products."""
-    everything = _sees_all(p)
-    owner = None if everything else access.owner_scope(p, "recalls", "read")
+    everything, owner = access.read_scope(p, "recalls")
     return await store.list_recalls(conn, page, product_id, owner, everything)
 
 
 async def get_recall(conn: Conn, p: Principal, recall_id: UUID) -> Record:
     row = await store.get_recall(conn, recall_id)
-    if row is None or not (_sees_all(p) or p.may_as_owner("recalls", "read", row["owner_id"])):
+    if row is None or not access.may_read(p, "recalls", row["owner_id"]):
         raise NotFound("Recall not found.")
     return row

@@ -160,22 +160,17 @@ async def mark_published(conn: Conn, build_id: UUID) -> None:
 # --- reading -----------------------------------------------------------------------------
 
 
-def _sees_all(p: Principal) -> bool:
-    return p.can("reviews", "read")
-
-
 async def list_cases(
     conn: Conn, p: Principal, page: PageParams, filters: Filters
 ) -> tuple[list[Record], int]:
     """Reviewers see the whole queue; anyone else the cases of their own products."""
-    everything = _sees_all(p)
-    owner = None if everything else access.owner_scope(p, "reviews", "read")
+    everything, owner = access.read_scope(p, "reviews")
     return await store.list_cases(conn, page, filters, owner, everything)
 
 
 async def readable_case(conn: Conn, p: Principal, case_id: UUID) -> Record:
     case = await store.get_case(conn, case_id)
-    if case is None or not (_sees_all(p) or p.may_as_owner("reviews", "read", case["owner_id"])):
+    if case is None or not access.may_read(p, "reviews", case["owner_id"]):
         raise NotFound("Review not found.")
     return case
 
