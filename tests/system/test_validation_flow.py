@@ -110,7 +110,7 @@ async def _verdict(api: GatewayApi, case: Case, pid: str, bid: str, after_run: s
             if latest is not None and latest["status"] == "completed" and latest["id"] != after_run:
                 return Outcome(case, pid, bid, reviews[0], latest)
         assert asyncio.get_running_loop().time() < deadline, f"{case.sample}: no verdict ({reviews})"
-        await asyncio.sleep(0.25)
+        await asyncio.sleep(0.5)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

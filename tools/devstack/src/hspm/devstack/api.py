@@ -6,6 +6,7 @@ bearer tokens from ``dev-tokens.json`` by persona name, JSON in and out.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,17 @@ import aiohttp
 
 TAKEN = "has already been taken"
 OK = (200, 201, 202, 204)
+# A polite client: on 429 wait as long as Retry-After says (capped), a few times.
+RATE_LIMIT_RETRIES = 5
+RETRY_AFTER_CAP = 5.0
+
+
+def _retry_after(value: str | None) -> float:
+    """Seconds to wait; the gateway sends delta-seconds (an HTTP date counts as 1 s)."""
+    try:
+        return min(max(float(value or 1), 0.0), RETRY_AFTER_CAP)
+    except ValueError:
+        return 1.0
 
 
 class ApiError(RuntimeError):
@@ -29,15 +41,23 @@ class GatewayApi:
     async def send(
         self, method: str, path: str, persona: str | None, body: Any = None, accept: str = "application/json"
     ) -> tuple[int, Any]:
-        """The status and the body (parsed JSON, or text for another ``accept``); never raises."""
+        """The status and the body (parsed JSON, or text for another ``accept``); never raises.
+
+        Pollers share one client address, so a 429 is waited out, not reported.
+        """
         headers = {"Accept": accept}
         if persona is not None:
             headers["Authorization"] = f"Bearer {self.tokens[persona]}"
-        async with self.http.request(method, self.base + path, headers=headers, json=body) as resp:
-            text = await resp.text()
-            if accept != "application/json":
-                return resp.status, text
-            return resp.status, json.loads(text) if text else None
+        for _ in range(RATE_LIMIT_RETRIES):
+            async with self.http.request(method, self.base + path, headers=headers, json=body) as resp:
+                text = await resp.text()
+                if resp.status == 429:
+                    await asyncio.sleep(_retry_after(resp.headers.get("Retry-After")))
+                    continue
+                if accept != "application/json":
+                    return resp.status, text
+                return resp.status, json.loads(text) if text else None
+        return 429, None
 
     async def call(
         self, method: str, path: str, persona: str | None, body: Any = None, ok: tuple[int, ...] = OK
