@@ -3,7 +3,7 @@
 UV ?= uv
 PYTEST_ARGS ?=
 
-.PHONY: help deps up down test test-fast lint fmt bench clean
+.PHONY: help deps up down test test-fast test-unit test-integration test-system lint fmt bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -17,16 +17,27 @@ up: deps ## run the whole marketplace with demo data; gateway on http://127.0.0.
 down: ## stop what `make up` started
 	@$(UV) run --frozen python -m hspm.devstack down
 
-test: deps ## the whole test suite against real PostgreSQL and RabbitMQ
+test: deps ## lint, then the whole test suite against real PostgreSQL and RabbitMQ
+	@$(MAKE) --no-print-directory lint
 	@$(UV) run --frozen pytest $(PYTEST_ARGS)
 
-test-fast: ## the suite without system tests (no deps check)
+test-fast: ## the suite without system tests (no deps check, no lint)
 	@$(UV) run --frozen pytest -m "not system" $(PYTEST_ARGS)
 
-lint: ## ruff and mypy
+test-unit: ## pure-logic tests only: no database, broker, registry or sandbox
+	@$(UV) run --frozen pytest -m unit $(PYTEST_ARGS)
+
+test-integration: ## tests against real PostgreSQL, RabbitMQ, the registry and runc
+	@$(UV) run --frozen pytest -m integration $(PYTEST_ARGS)
+
+test-system: deps ## whole services as processes, through the gateway
+	@$(UV) run --frozen pytest -m system $(PYTEST_ARGS)
+
+lint: ## ruff (lint and format check), mypy (strict) and the import contracts
 	@$(UV) run --frozen ruff check .
 	@$(UV) run --frozen ruff format --check .
 	@$(UV) run --frozen mypy
+	@$(UV) run --frozen lint-imports --no-cache
 
 fmt: ## format and autofix
 	@$(UV) run --frozen ruff format .

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hspm.common.errors import ValidationFailed
-from hspm.common.web.pagination import DEFAULT_PER_PAGE, MAX_PER_PAGE, PageParams, page_envelope
+from hspm.common.paging import DEFAULT_PER_PAGE, MAX_PER_PAGE, PageParams, page_envelope
 
 SORTABLE = ("name", "created_at")
 

@@ -193,12 +193,12 @@ class Consumer:
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._inflight.add(task)  # type: ignore[arg-type]
+        self._inflight.add(task)
         self._idle.clear()
         try:
             await self._process(message)
         finally:
-            self._inflight.discard(task)  # type: ignore[arg-type]
+            self._inflight.discard(task)
             if not self._inflight:
                 self._idle.set()
 

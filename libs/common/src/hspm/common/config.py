@@ -34,6 +34,9 @@ class ServiceSettings(BaseSettings):
     amqp_namespace: str = "hspm"
     amqp_prefetch: int = Field(50, ge=1, le=1000)
 
+    # The marketplace's public origin (the gateway), for the spec's absolute ``url`` fields.
+    public_url: str = "http://127.0.0.1:8080"
+
     # Key the gateway signs internal principal assertions with; services verify them.
     internal_secret: SecretStr = Field(default=SecretStr(""))
 

@@ -62,6 +62,20 @@ async def add(conn: Conn, event: Event) -> None:
     await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
 
 
+class Emitter:
+    """A producer's ``emit(conn, event)``: stamps the producer and queues the event.
+
+    Each service declares one, ``emit = outbox.Emitter("catalog")`` in its ``events.py``.
+    """
+
+    def __init__(self, producer: str) -> None:
+        self.producer = producer
+
+    async def __call__(self, conn: Conn, event: Event) -> None:
+        """Queue ``event`` in the caller's transaction, stamped with this producer."""
+        await add(conn, event.model_copy(update={"producer": self.producer}))
+
+
 T = TypeVar("T")
 
 

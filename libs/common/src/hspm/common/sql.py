@@ -13,7 +13,7 @@ from uuid import UUID
 import asyncpg
 
 from hspm.common.db import Conn
-from hspm.common.web.pagination import PageParams
+from hspm.common.paging import PageParams
 
 
 class Where:

@@ -16,7 +16,6 @@ class Settings(ServiceSettings):
     # Earlier public keys (PEM, concatenated) still published so old tokens verify.
     previous_public_keys: str = ""
     # The public origin (the gateway): token issuer, OIDC redirect URI, resource urls.
-    public_url: str = "http://127.0.0.1:8080"
     # Where a browser lands after login with ?jwt=...; empty answers the callback with JSON.
     ui_url: str = ""
     session_ttl_seconds: int = Field(86_400, ge=60)

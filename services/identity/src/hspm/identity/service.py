@@ -18,7 +18,7 @@ from hspm.common.db import Conn
 from hspm.common.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from hspm.common.events import identity as ev
 from hspm.common.events.base import Event
-from hspm.common.web.pagination import PageParams
+from hspm.common.paging import PageParams
 from hspm.identity import models, store
 
 PRODUCER = "identity"

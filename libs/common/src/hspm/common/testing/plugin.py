@@ -32,7 +32,7 @@ def _reachable(host: str, port: int) -> bool:
 
 def _docker_available() -> bool:
     try:
-        import docker  # type: ignore[import-not-found]
+        import docker
 
         docker.from_env(timeout=2).ping()  # type: ignore[attr-defined]
     except Exception:
@@ -102,3 +102,40 @@ async def fresh_db(pg_dsn: str) -> AsyncIterator[str]:
 def amqp_namespace() -> str:
     """A unique exchange/queue namespace so parallel tests never see each other's events."""
     return unique("t")
+
+
+# --- markers: every test is unit, integration or system, decided by what it needs -----
+
+# Fixtures that reach a real part (PostgreSQL, RabbitMQ, the OCI registry); a test that
+# needs one of them, directly or through another fixture, is an integration test.
+REAL_PARTS = frozenset({"pg_dsn", "amqp_url", "oci_registry", "sample_images"})
+_DIRECTORY_MARKS = {"system": "system", "integration": "integration", "unit": "unit"}
+
+
+def level_of(path_parts: tuple[str, ...], fixtures: frozenset[str] | set[str]) -> str:
+    """``system`` or ``integration`` by directory; otherwise by the real parts used."""
+    for part in reversed(path_parts):
+        if part in ("system", "integration"):
+            return _DIRECTORY_MARKS[part]
+    if fixtures & REAL_PARTS:
+        return "integration"
+    return "unit"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test ``unit``, ``integration`` or ``system`` (``make test-unit`` etc.).
+
+    A test under ``tests/unit/`` that reaches a real part is a mislabelled test: it fails
+    at collection rather than being run as a unit test.
+    """
+    bad: list[str] = []
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        level = level_of(item.path.parts, fixtures)
+        if level == "integration" and "unit" in item.path.parts:
+            bad.append(f"{item.nodeid} uses {', '.join(sorted(fixtures & REAL_PARTS))}")
+        item.add_marker(getattr(pytest.mark, level))
+    if bad:
+        raise pytest.UsageError(
+            "unit tests must not use real parts; move them to integration/:\n" + "\n".join(bad)
+        )

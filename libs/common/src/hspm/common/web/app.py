@@ -21,7 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from hspm.common import tracing
 from hspm.common.config import ServiceSettings
 from hspm.common.errors import DomainError
-from hspm.common.web.principal import AssertionCache, principal_middleware
+from hspm.common.web.principal import principal_middleware
 
 log = structlog.get_logger(__name__)
 
@@ -98,7 +98,6 @@ class ServiceState:
     readiness: list[tuple[str, ReadinessCheck]] = field(default_factory=list)
     tracing_enabled: bool = False
     shutting_down: bool = False
-    assertions: AssertionCache = field(default_factory=AssertionCache)
     request_ids: RequestIds = field(default_factory=lambda: RequestIds())
 
 
@@ -274,7 +273,7 @@ def create_base_app(
     """
     stack: list[Any] = [context_middleware]
     if trust_principal:
-        stack.append(principal_middleware)
+        stack.append(principal_middleware(settings))
     stack.extend(middlewares or [])
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=stack)
     enabled = (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,9 @@ PROBLEM_SCHEMA = {
     },
 }
 
+# The query parameters of every paged index (``hspm.common.paging``).
+PAGED = ("page", "per_page", "sort", "order")
+
 
 @dataclass
 class Operation:
@@ -40,7 +43,44 @@ class Operation:
     response: type[BaseModel] | None
     status: int
     permission: str | None
-    query: list[str]
+    query: Sequence[str]
+
+
+@dataclass(frozen=True)
+class Crud:
+    """One resource's standard routes: the handlers it offers and how they are described.
+
+    ``summaries`` overrides the default summary of a verb (``index``, ``create``, ``show``,
+    ``update``, ``delete``); ``permissions`` names the permission key each verb documents.
+    """
+
+    collection: str
+    item: str
+    tag: str
+    noun: str
+    plural: str
+    index: Handler | None = None
+    create: Handler | None = None
+    show: Handler | None = None
+    update: Handler | None = None
+    delete: Handler | None = None
+    create_model: type[BaseModel] | None = None
+    update_model: type[BaseModel] | None = None
+    query: Sequence[str] = PAGED
+    delete_status: int = 204
+    permissions: Mapping[str, str] = field(default_factory=dict)
+    summaries: Mapping[str, str] = field(default_factory=dict)
+
+    def summary(self, verb: str) -> str:
+        article = "an" if self.noun[:1] in "aeiou" else "a"
+        default = {
+            "index": f"List {self.plural}",
+            "create": f"Create {article} {self.noun}",
+            "show": f"Show {article} {self.noun}",
+            "update": f"Update {article} {self.noun}",
+            "delete": f"Delete {article} {self.noun}",
+        }
+        return self.summaries.get(verb, default[verb])
 
 
 @dataclass
@@ -64,12 +104,58 @@ class Api:
         response: type[BaseModel] | None = None,
         status: int = 200,
         permission: str | None = None,
-        query: list[str] | None = None,
+        query: Sequence[str] = (),
     ) -> None:
         router.add_route(method, path, handler)
         self.operations.append(
-            Operation(method, path, summary, tag, request, response, status, permission, query or [])
+            Operation(method, path, summary, tag, request, response, status, permission, tuple(query))
         )
+
+    def resource(self, router: web.UrlDispatcher, crud: Crud) -> None:
+        """The standard routes of one resource: index and create on the collection; show,
+        update (PUT and PATCH) and delete on the item, for each handler ``crud`` offers."""
+        p, doc = crud.permissions.get, crud.summary
+        if crud.index is not None:
+            self.route(
+                router, "GET", crud.collection, crud.index, doc("index"), tag=crud.tag, query=crud.query
+            )
+        if crud.create is not None:
+            self.route(
+                router,
+                "POST",
+                crud.collection,
+                crud.create,
+                doc("create"),
+                tag=crud.tag,
+                request=crud.create_model,
+                status=201,
+                permission=p("create"),
+            )
+        if crud.show is not None:
+            self.route(router, "GET", crud.item, crud.show, doc("show"), tag=crud.tag, permission=p("show"))
+        if crud.update is not None:
+            for method in ("PUT", "PATCH"):
+                self.route(
+                    router,
+                    method,
+                    crud.item,
+                    crud.update,
+                    doc("update"),
+                    tag=crud.tag,
+                    request=crud.update_model,
+                    permission=p("update"),
+                )
+        if crud.delete is not None:
+            self.route(
+                router,
+                "DELETE",
+                crud.item,
+                crud.delete,
+                doc("delete"),
+                tag=crud.tag,
+                status=crud.delete_status,
+                permission=p("delete"),
+            )
 
     def document(self) -> dict[str, Any]:
         models = {m for op in self.operations for m in (op.request, op.response) if m is not None}

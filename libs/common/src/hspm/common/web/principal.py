@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from hspm.common.auth import ANONYMOUS, PRINCIPAL_HEADER, Principal, verify_assertion
+from hspm.common.config import ServiceSettings
 
 principal_key = web.RequestKey("hspm_principal", Principal)
 
@@ -33,22 +34,30 @@ class AssertionCache:
         return principal
 
 
-@web.middleware
-async def principal_middleware(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    """No header: anonymous. A bad header: 401, never a silent downgrade."""
-    from hspm.common.web.app import state_key
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
-    value = request.headers.get(PRINCIPAL_HEADER)
-    if value is None:
-        request[principal_key] = ANONYMOUS
-    else:
-        secret = request.app[state_key].settings.internal_secret.get_secret_value()
-        if not secret:
-            raise RuntimeError("HSPM_INTERNAL_SECRET is not set")
-        request[principal_key] = request.app[state_key].assertions.verify(value, secret)
-    return await handler(request)
+
+def principal_middleware(settings: ServiceSettings) -> Middleware:
+    """No header: anonymous. A bad header: 401, never a silent downgrade.
+
+    Built per app with its own cache, so this module needs nothing from ``web.app``.
+    """
+    assertions = AssertionCache()
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        value = request.headers.get(PRINCIPAL_HEADER)
+        if value is None:
+            request[principal_key] = ANONYMOUS
+        else:
+            secret = settings.internal_secret.get_secret_value()
+            if not secret:
+                raise RuntimeError("HSPM_INTERNAL_SECRET is not set")
+            request[principal_key] = assertions.verify(value, secret)
+        return await handler(request)
+
+    return middleware
 
 
 def principal_of(request: web.Request) -> Principal:

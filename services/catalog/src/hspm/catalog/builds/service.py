@@ -20,7 +20,7 @@ from hspm.common.db import Conn
 from hspm.common.errors import Conflict, NotFound, ValidationFailed
 from hspm.common.events import catalog as ev
 from hspm.common.web.body import validation_errors
-from hspm.common.web.pagination import PageParams
+from hspm.common.paging import PageParams
 
 log = structlog.get_logger(__name__)
 Record = asyncpg.Record

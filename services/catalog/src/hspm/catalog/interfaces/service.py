@@ -12,7 +12,7 @@ from hspm.catalog.interfaces import models, store
 from hspm.common.auth import Principal
 from hspm.common.db import Conn
 from hspm.common.errors import NotFound, ValidationFailed
-from hspm.common.web.pagination import PageParams
+from hspm.common.paging import PageParams
 
 Record = asyncpg.Record
 SORTS = ("name", "uri", "version", "ordinal", "created_at", "updated_at")

@@ -10,7 +10,7 @@ import asyncpg
 
 from hspm.common import sql
 from hspm.common.db import Conn
-from hspm.common.web.pagination import PageParams
+from hspm.common.paging import PageParams
 
 Record = asyncpg.Record
 

@@ -17,7 +17,7 @@ from hspm.common.auth import Principal
 from hspm.common.db import Conn
 from hspm.common.errors import Forbidden, NotFound, ValidationFailed
 from hspm.common.events import catalog as ev
-from hspm.common.web.pagination import PageParams
+from hspm.common.paging import PageParams
 
 Record = asyncpg.Record
 Page = tuple[list[Record], int]

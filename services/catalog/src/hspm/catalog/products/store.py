@@ -14,7 +14,7 @@ import asyncpg
 from hspm.catalog.access import LISTED, LISTED_OR_OWNED
 from hspm.common import sql
 from hspm.common.db import Conn
-from hspm.common.web.pagination import PageParams
+from hspm.common.paging import PageParams
 
 Record = asyncpg.Record
 

@@ -11,7 +11,7 @@ from hspm.common.auth import Principal
 from hspm.common.db import Conn
 from hspm.common.errors import NotFound, ValidationFailed
 from hspm.common.events.curation import ValidationPolicy
-from hspm.common.web.pagination import PageParams
+from hspm.common.paging import PageParams
 from hspm.curation import access
 from hspm.curation.catalog_copy import store as copy
 from hspm.curation.policy import models, rules, store

@@ -11,7 +11,7 @@ from hspm.common.auth import Principal
 from hspm.common.db import Conn
 from hspm.common.errors import NotFound, ValidationFailed
 from hspm.common.events.curation import RecallIssued
-from hspm.common.web.pagination import PageParams
+from hspm.common.paging import PageParams
 from hspm.curation import access, machine
 from hspm.curation.actors import Actor
 from hspm.curation.catalog_copy import store as copy

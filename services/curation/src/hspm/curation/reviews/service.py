@@ -18,7 +18,7 @@ from hspm.common.auth import Principal
 from hspm.common.db import Conn
 from hspm.common.errors import Conflict, NotFound
 from hspm.common.events import curation
-from hspm.common.web.pagination import PageParams
+from hspm.common.paging import PageParams
 from hspm.curation import access, machine
 from hspm.curation.actors import SYSTEM, Actor
 from hspm.curation.events import emit

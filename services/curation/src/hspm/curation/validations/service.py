@@ -14,7 +14,7 @@ from hspm.common.errors import NotFound
 from hspm.common.events import catalog
 from hspm.common.events.curation import ImageTarget, ValidationPolicy, ValidationRequested
 from hspm.common.events.validator import ValidationCompleted, ValidationStarted
-from hspm.common.web.pagination import PageParams
+from hspm.common.paging import PageParams
 from hspm.curation import access
 from hspm.curation.actors import Actor
 from hspm.curation.catalog_copy import store as copy

@@ -1,4 +1,7 @@
-"""The spec's index envelope and its ``page``/``per_page``/``sort``/``order`` parameters."""
+"""The spec's index envelope and its ``page``/``per_page``/``sort``/``order`` parameters.
+
+Below the web layer: stores take ``PageParams`` and handlers parse them from the query.
+"""
 
 from __future__ import annotations
 
