@@ -14,17 +14,16 @@ from uuid import UUID, uuid4
 
 import asyncpg
 import orjson
-import pytest
 import pytest_asyncio
 from aiohttp import web
-from aiohttp.test_utils import TestClient
 
 from hspm.common import outbox
 from hspm.common.auth import Principal
 from hspm.common.events import catalog, validator
 from hspm.common.events.base import Event
 from hspm.common.lifecycle import pool_key
-from hspm.common.testing import TEST_INTERNAL_SECRET, as_headers, served_on_own_database, unique
+from hspm.common.testing import TEST_INTERNAL_SECRET, served_on_own_database, unique
+from hspm.common.testing.client import ServiceClient
 from hspm.curation.app import create_app
 from hspm.curation.config import Settings
 from hspm.curation.consumers import HANDLERS
@@ -32,7 +31,6 @@ from hspm.curation.policy import rules as policy_rules
 from hspm.curation.policy import service as policy_service
 
 PUBLIC_URL = "http://marketplace.test"
-_NO_BODY = object()
 OPERATOR_KEYS = frozenset(
     {
         "products.read",
@@ -52,22 +50,6 @@ TABLES = (
 )
 
 
-@dataclass
-class Reply:
-    status: int
-    body: Any
-    headers: Any
-
-    def __repr__(self) -> str:
-        return f"Reply({self.status}, {self.body!r})"
-
-    @property
-    def errors(self) -> dict[str, list[str]]:
-        assert isinstance(self.body, dict), self
-        errors: dict[str, list[str]] = self.body.get("errors", {})
-        return errors
-
-
 def persona(keys: frozenset[str] | set[str] = frozenset(), name: str = "P", **kw: Any) -> Principal:
     return Principal(
         kind="user", user_id=uuid4(), session_id=uuid4(), name=name, permissions=frozenset(keys), **kw
@@ -82,10 +64,9 @@ def rule(rule_id: str, status: str = "pass", required: bool = True, **kw: Any) -
 
 
 @dataclass
-class Curation:
+class Curation(ServiceClient):
     """The running service, its personas and its database."""
 
-    client: TestClient
     dsn: str
     admin: Principal = field(default_factory=lambda: persona({"everything.manage"}, name="Admin"))
     operator: Principal = field(default_factory=lambda: persona(OPERATOR_KEYS, name="Olga Operator"))
@@ -99,35 +80,6 @@ class Curation:
     rule = staticmethod(lambda *a, **kw: rule(*a, **kw))
     snapshot = staticmethod(lambda *a, **kw: snapshot(*a, **kw))
     completion = staticmethod(lambda *a, **kw: completion(*a, **kw))
-
-    # --- HTTP ---------------------------------------------------------------------------
-
-    async def request(
-        self, method: str, path: str, who: Principal | None = None, json: Any = _NO_BODY, **kw: Any
-    ) -> Reply:
-        headers = dict(kw.pop("headers", {}))
-        if who is not None:
-            headers.update(as_headers(who))
-        if json is not _NO_BODY:
-            kw["data"] = orjson.dumps(json)
-            headers.setdefault("Content-Type", "application/json")
-        async with self.client.request(method, path, headers=headers, **kw) as resp:
-            raw = await resp.read()
-            ctype = resp.headers.get("Content-Type", "")
-            body: Any = orjson.loads(raw) if raw and "json" in ctype else raw.decode()
-            return Reply(resp.status, body, resp.headers)
-
-    async def get(self, path: str, who: Principal | None = None, **kw: Any) -> Reply:
-        return await self.request("GET", path, who, **kw)
-
-    async def post(self, path: str, who: Principal | None = None, json: Any = _NO_BODY, **kw: Any) -> Reply:
-        return await self.request("POST", path, who, json, **kw)
-
-    async def put(self, path: str, who: Principal | None = None, json: Any = _NO_BODY, **kw: Any) -> Reply:
-        return await self.request("PUT", path, who, json, **kw)
-
-    async def delete(self, path: str, who: Principal | None = None, **kw: Any) -> Reply:
-        return await self.request("DELETE", path, who, **kw)
 
     # --- database and events --------------------------------------------------------------
 
@@ -307,6 +259,3 @@ async def curation(curation_service: Curation) -> Curation:
     """The service, emptied, with the first policy."""
     await curation_service.reset()
     return curation_service
-
-
-pytestmark = pytest.mark.integration

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from hspm.common.testing import unavailable
-from hspm.validator import sandbox
 from hspm.validator.config import Settings
+from hspm.validator.sandbox import runner
 
 
 @pytest.fixture(scope="session")
@@ -15,6 +15,6 @@ def sandbox_ready() -> None:
 
     In CI (``CI=true``) the machine is meant to sandbox, so a failed probe fails the test.
     """
-    reason = sandbox.probe(Settings())
+    reason = runner.probe(Settings())
     if reason is not None:
         unavailable(f"the sandbox cannot run here: {reason}")

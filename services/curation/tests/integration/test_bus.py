@@ -6,16 +6,12 @@ import asyncio
 from typing import Any
 from uuid import uuid4
 
-import pytest
-
 from hspm.common.bus import Bus, Consumer
 from hspm.common.events import curation as curation_events
 from hspm.common.events import validator
 from hspm.common.events.base import Event
 from hspm.common.testing import wait_for
 from hspm.curation.keys import settings_key
-
-pytestmark = pytest.mark.integration
 
 
 async def test_submission_to_awaiting_review_through_the_broker(curation, amqp_url: str) -> None:

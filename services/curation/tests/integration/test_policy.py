@@ -14,8 +14,6 @@ from hspm.common.testing import TEST_INTERNAL_SECRET, as_headers, unique, user
 from hspm.curation.app import create_app
 from hspm.curation.config import Settings
 
-pytestmark = pytest.mark.integration
-
 
 class TestPolicy:
     async def test_everyone_signed_in_reads_it(self, curation) -> None:

@@ -6,8 +6,6 @@ from uuid import uuid4
 
 import pytest
 
-pytestmark = pytest.mark.integration
-
 
 async def _catalogue(curation, owner=None):
     """A product with builds in several states: {version: build id}."""

@@ -11,8 +11,6 @@ import pytest
 
 from hspm.common.events import catalog
 
-pytestmark = pytest.mark.integration
-
 
 def persona_with(curation, keys):
     return replace(curation.nobody, permissions=frozenset(keys), user_id=uuid4())

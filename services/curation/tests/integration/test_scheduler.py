@@ -6,16 +6,15 @@ import asyncio
 from uuid import UUID
 
 import asyncpg
-import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from hspm.common.testing import TEST_INTERNAL_SECRET, unique
 from hspm.curation.app import create_app
 from hspm.curation.config import Settings
 from hspm.curation.keys import scheduler_key
-from hspm.curation.validations import scheduler
-
-pytestmark = pytest.mark.integration
+from hspm.curation.reviews import scheduler
+from hspm.curation.reviews.service import Pass
+from hspm.curation.validations.store import SCHEDULER_LOCK
 
 DAY = 86_400.0
 
@@ -30,7 +29,7 @@ async def _age_runs(curation, build_id: UUID, seconds: float) -> None:
     )
 
 
-async def _pass(curation, interval: float = DAY, timeout: float = 3_600.0) -> scheduler.Pass:
+async def _pass(curation, interval: float = DAY, timeout: float = 3_600.0) -> Pass:
     return await scheduler.revalidate_once(curation.pool, interval, timeout)
 
 
@@ -47,17 +46,17 @@ class TestPass:
         old = await curation.published(pid, "1.0.0")
         new = await curation.published(pid, "1.1.0")
         pending, _ = await curation.through_review(pid, "2.0.0")
-        assert await _pass(curation) == scheduler.Pass()  # everything was validated just now
+        assert await _pass(curation) == Pass()  # everything was validated just now
         for build in (old, new, pending):
             await _age_runs(curation, build, DAY + 60)
         mark = await curation.outbox_mark()
-        assert await _pass(curation) == scheduler.Pass(requested=1)
+        assert await _pass(curation) == Pass(requested=1)
         [request] = await curation.events(mark)
         assert request["type"] == "curation.validation.requested" and request["trigger"] == "scheduled"
         assert request["build_id"] == str(new)
         assert request["policy"]["required_rules"]
         # Open now: the next pass does not pile another run on it.
-        assert await _pass(curation) == scheduler.Pass()
+        assert await _pass(curation) == Pass()
         run = await (await curation.db()).fetchrow(
             "SELECT requested_by, requested_by_name FROM validation_runs WHERE id = $1",
             UUID(request["run_id"]),
@@ -122,8 +121,8 @@ class TestPass:
         await _age_runs(curation, bid, DAY + 1)
         db = await curation.db()
         async with db.transaction():
-            await db.execute("SELECT pg_advisory_xact_lock($1)", scheduler.store.SCHEDULER_LOCK)
-            assert await _pass(curation) == scheduler.Pass(skipped=True)
+            await db.execute("SELECT pg_advisory_xact_lock($1)", SCHEDULER_LOCK)
+            assert await _pass(curation) == Pass(skipped=True)
         results = await asyncio.gather(_pass(curation), _pass(curation))
         assert sum(r.requested for r in results) == 1
         assert len(await _scheduled(curation, bid)) == 1
@@ -147,10 +146,9 @@ async def test_the_loop_runs_in_the_app_and_stops_cleanly(pg_dsn, amqp_url) -> N
         await asyncio.sleep(0.2)
         assert not task.done()
     finally:
-        started = asyncio.get_running_loop().time()
         await client.close()
-        assert task.done() and not task.cancelled()
-        assert asyncio.get_running_loop().time() - started < 3
+        # Stopped by its event, not cancelled by the shutdown's bounded wait, and no error.
+        assert task.done() and not task.cancelled() and task.exception() is None
         conn = await asyncpg.connect(pg_dsn.rsplit("/", 1)[0] + "/postgres")
         try:
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

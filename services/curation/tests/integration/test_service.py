@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
 from openapi_spec_validator import validate
-
-pytestmark = pytest.mark.integration
 
 
 async def test_ready(curation) -> None:

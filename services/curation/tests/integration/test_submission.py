@@ -9,8 +9,6 @@ import pytest
 
 from hspm.common.events import catalog, validator
 
-pytestmark = pytest.mark.integration
-
 
 async def _provenance(curation, build_id: UUID) -> list[tuple[str | None, str, str]]:
     rows = await (await curation.db()).fetch(

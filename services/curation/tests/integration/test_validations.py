@@ -5,11 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
-import pytest
-
 from hspm.common.events import catalog
-
-pytestmark = pytest.mark.integration
 
 
 def runs_path(pid, bid) -> str:

@@ -8,6 +8,7 @@ from hspm.common.errors import ValidationFailed
 from hspm.common.events.curation import RuleException, ValidationPolicy
 from hspm.common.events.validator import DEFAULT_REQUIRED_RULES, RULE_IDS, RuleResult
 from hspm.curation.policy import rules
+from hspm.curation.policy.models import PolicyUpdate
 
 
 def test_initial_policy() -> None:
@@ -75,3 +76,18 @@ def test_failed_required() -> None:
         _rule("f", "fail"),
     ]
     assert rules.failed_required(results) == ["a", "f"]
+
+
+def test_the_request_body_mirrors_the_contract_without_exceptions() -> None:
+    """PUT /validation_policy takes the contract's fields, limits and defaults (less exceptions)."""
+    contract = ValidationPolicy.model_json_schema()["properties"]
+    del contract["exceptions"]
+    assert PolicyUpdate.model_json_schema()["properties"] == contract
+    assert PolicyUpdate().model_dump() == ValidationPolicy().model_dump(exclude={"exceptions"})
+    assert PolicyUpdate.model_config.get("extra") == "forbid"
+
+
+def test_parse_takes_strings_as_sent() -> None:
+    """As the contract did: registries and labels are not trimmed or otherwise changed."""
+    policy = rules.parse({"allowed_registries": [" r.local:5000 "], "required_labels": ["a "]})
+    assert policy.allowed_registries == [" r.local:5000 "] and policy.required_labels == ["a "]

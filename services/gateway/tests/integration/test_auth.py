@@ -6,8 +6,6 @@ import asyncio
 
 import pytest
 
-pytestmark = pytest.mark.integration
-
 CHALLENGE = 'Bearer error="invalid_token"'
 
 

@@ -6,8 +6,6 @@ import asyncio
 
 import pytest
 
-pytestmark = pytest.mark.integration
-
 JSON_ONLY = (
     "This service only responds to JSON requests. Please set your 'Accept' header to 'application/json'."
 )

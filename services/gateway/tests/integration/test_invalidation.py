@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 import pytest_asyncio
 
 from hspm.common.bus import Bus
 from hspm.common.events.identity import AccessChanged, SessionRevoked
 from hspm.common.testing import wait_for
-
-pytestmark = pytest.mark.integration
 
 
 @pytest_asyncio.fixture

@@ -7,8 +7,6 @@ import re
 import pytest
 from openapi_spec_validator import validate
 
-pytestmark = pytest.mark.integration
-
 
 async def document(gateway):
     async with gateway.http.get("/openapi.json") as resp:

@@ -8,8 +8,6 @@ import hashlib
 import aiohttp
 import pytest
 
-pytestmark = pytest.mark.integration
-
 OWNERS = [
     ("/users", "identity"),
     ("/users/123", "identity"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -10,8 +9,6 @@ from opentelemetry.trace import SpanKind
 
 from hspm.common import tracing
 from hspm.common.web.app import state_key
-
-pytestmark = pytest.mark.integration
 
 PARENT_TRACE = "0af7651916cd43dd8448eb211c80319c"
 PARENT_SPAN = "b7ad6b7169203331"

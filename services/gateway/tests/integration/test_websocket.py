@@ -8,8 +8,6 @@ import aiohttp
 import pytest
 from aiohttp import WSCloseCode, WSMsgType
 
-pytestmark = pytest.mark.integration
-
 
 class TestWebSocket:
     @pytest.mark.parametrize("path", ["/websocket", "/websockets"])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from openapi_spec_validator import validate
 
-from hspm.gateway.openapi import merge
+from hspm.gateway.docs.openapi import merge
+from hspm.gateway.forwarding.routing import RouteTable
 from hspm.gateway.routes import RULES
-from hspm.gateway.routing import RouteTable
 
 TABLE = RouteTable(RULES)
 

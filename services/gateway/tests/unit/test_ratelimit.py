@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hspm.gateway.ratelimit import RateLimiter
+from hspm.gateway.edge.ratelimit import RateLimiter
 
 
 class TestRateLimiter:

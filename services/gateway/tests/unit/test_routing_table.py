@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from hspm.gateway.forwarding.routing import RouteTable, Rule, is_traversal
 from hspm.gateway.routes import RULES
-from hspm.gateway.routing import RouteTable, Rule, is_traversal
 
 TABLE = RouteTable(RULES)
 

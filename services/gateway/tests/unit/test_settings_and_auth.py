@@ -6,9 +6,9 @@ import pytest
 from pydantic import ValidationError
 
 from hspm.common.testing import TEST_INTERNAL_SECRET
-from hspm.gateway.auth import InvalidToken, bearer_token
 from hspm.gateway.config import Settings
-from hspm.gateway.cors import CorsPolicy
+from hspm.gateway.edge.auth import InvalidToken, bearer_token
+from hspm.gateway.edge.cors import CorsPolicy
 
 
 class TestSettings:
@@ -69,7 +69,7 @@ class TestRevokedList:
 
         import aiohttp
 
-        from hspm.gateway.auth import Authenticator, VerifiedToken
+        from hspm.gateway.edge.auth import Authenticator, VerifiedToken
 
         async with aiohttp.ClientSession() as client:
             auth = Authenticator(Settings(internal_secret=TEST_INTERNAL_SECRET), client)

@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,10 +34,10 @@ from hspm.common.events.curation import ImageTarget, ValidationPolicy, Validatio
 from hspm.common.events.validator import RUNTIME_RULES, RuntimeVerdict
 from hspm.devstack import images
 from hspm.devstack.oci_fixtures import PushedSamples
-from hspm.validator import bundle, mounts, sandbox
 from hspm.validator.config import Settings
-from hspm.validator.facts import ImageFacts, Target
+from hspm.validator.facts import HEALTH_LABEL, ImageFacts, Target
 from hspm.validator.report import Findings, Verdict
+from hspm.validator.sandbox import bundle, mounts, runner, steps
 
 RUNC_STATE = Path("/run/runc")
 # A parent of our own: a validator running on the same host keeps its runs apart.
@@ -83,7 +82,7 @@ SCENARIOS = {
     "http-health-label": Scenario(
         "no-health",
         healthcheck=False,
-        labels={sandbox.HEALTH_LABEL: "/health"},
+        labels={HEALTH_LABEL: "/health"},
         policy={"startup_seconds": 2},
     ),
     "cancelled": Scenario("good", soak=30, cancel_after_start=True),
@@ -97,7 +96,6 @@ class Outcome:
     timings: dict[str, float]
     findings: Findings
     leftovers: list[str]
-    seconds: float
     cancelled: bool = False
     error: str | None = None
 
@@ -188,7 +186,7 @@ def _leftovers(run_id: UUID, workdir: Path) -> list[str]:
 
 def _shifted_processes() -> list[str]:
     """Host processes still running as a uid of the sandbox's shifted ranges."""
-    low, high = sandbox.ID_BASE, sandbox.ID_BASE + sandbox.ID_SLOTS * sandbox.ID_SIZE
+    low, high = steps.ID_BASE, steps.ID_BASE + steps.ID_SLOTS * steps.ID_SIZE
     found = []
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
@@ -207,22 +205,19 @@ async def _run(scenario: Scenario, layout: Path, workdir: Path) -> Outcome:
     """One scenario; a crash becomes the outcome's error so the other runs finish and clean up."""
     request = _request(scenario)
     findings = Findings()
-    started = time.monotonic()
-    work = sandbox.run(
+    work = runner.run(
         _facts(scenario.sample, layout, scenario), request, findings, _settings(scenario.soak), workdir
     )
     try:
         if scenario.cancel_after_start:
-            return await _run_cancelled(
-                asyncio.ensure_future(work), request.run_id, findings, workdir, started
-            )
+            return await _run_cancelled(asyncio.ensure_future(work), request.run_id, findings, workdir)
         verdict, timings = await work
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
         leftovers = _leftovers(request.run_id, workdir)
-        return Outcome(request.run_id, None, {}, findings, leftovers, time.monotonic() - started, error=error)
+        return Outcome(request.run_id, None, {}, findings, leftovers, error=error)
     leftovers = _leftovers(request.run_id, workdir)
-    return Outcome(request.run_id, verdict, timings, findings, leftovers, time.monotonic() - started)
+    return Outcome(request.run_id, verdict, timings, findings, leftovers)
 
 
 async def _run_cancelled(
@@ -230,7 +225,6 @@ async def _run_cancelled(
     run_id: UUID,
     findings: Findings,
     workdir: Path,
-    started: float,
 ) -> Outcome:
     """Cancel the run once its container is up (what a shutdown does); cleanup must still happen."""
     prefix = f"hspm-{run_id.hex[:12]}"
@@ -242,8 +236,8 @@ async def _run_cancelled(
         await task
     except asyncio.CancelledError:
         leftovers = _leftovers(run_id, workdir)
-        return Outcome(run_id, None, {}, findings, leftovers, time.monotonic() - started, cancelled=True)
-    return Outcome(run_id, None, {}, findings, ["the run was not cancelled"], time.monotonic() - started)
+        return Outcome(run_id, None, {}, findings, leftovers, cancelled=True)
+    return Outcome(run_id, None, {}, findings, ["the run was not cancelled"])
 
 
 @pytest.fixture(scope="module")
@@ -285,13 +279,15 @@ RUNTIME_ONLY = [r for r in RUNTIME_RULES if r.startswith("runtime.")]
 
 
 class TestSampleVerdicts:
-    def test_good_passes_every_runtime_rule_and_stops_fast(self, outcomes: dict[str, Outcome]) -> None:
+    def test_good_passes_every_runtime_rule_and_stops_on_sigterm(self, outcomes: dict[str, Outcome]) -> None:
         good = outcomes["good"]
         assert good.verdict == RuntimeVerdict(status="ran")
         assert {r: good.status(r) for r in RUNTIME_ONLY} == dict.fromkeys(RUNTIME_ONLY, "pass"), (
             good.findings.verdicts
         )
-        assert good.timings["stop"] < 1.0
+        # SIGTERM alone ended it: no SIGKILL was needed.
+        stop = good["runtime.stop"].evidence
+        assert stop.startswith("exited with code ") and stop.endswith(" after SIGTERM"), stop
         assert set(good.timings) == {"unpack", "start", "healthy", "soak", "smoke", "stop"}
         assert "of the 64 MiB limit" in good["runtime.memory"].evidence
         for rule in ("smoke.http", "smoke.fhir", "smoke.cds_hooks", "smoke.smart"):
@@ -306,8 +302,9 @@ class TestSampleVerdicts:
     def test_ignoring_sigterm_fails_stop(self, outcomes: dict[str, Outcome]) -> None:
         run = outcomes["ignores-sigterm"]
         assert run.status("runtime.stop") == "fail"
-        assert "still running 2 s after SIGTERM" in run["runtime.stop"].evidence
-        assert 2.0 <= run.timings["stop"] < 4.0
+        # The grace period ran out with the container alive, and only then came SIGKILL.
+        assert run["runtime.stop"].evidence == "still running 2 s after SIGTERM; killed with SIGKILL"
+        assert "stop" in run.timings
 
     def test_memory_hog_fails_memory(self, outcomes: dict[str, Outcome]) -> None:
         run = outcomes["memory-hog"]
@@ -325,7 +322,8 @@ class TestSampleVerdicts:
         assert run.status("runtime.processes") == "fail"
         assert "hit the limit of 64 processes" in run["runtime.processes"].evidence
         assert run.status("runtime.stop") == "pass"
-        assert run.seconds < 15
+        # It ran to the end within its own budget (a run cut by the budget carries a reason).
+        assert run.verdict == RuntimeVerdict(status="ran")
         assert subprocess.run(["true"], check=False).returncode == 0  # the host still forks
 
     def test_fhir(self, outcomes: dict[str, Outcome]) -> None:
@@ -367,7 +365,8 @@ class TestSandboxBehaviour:
         run = outcomes["cancelled"]
         assert run.cancelled
         assert run.leftovers == []
-        assert run.seconds < 10
+        # Cut during its 30 s soak: the run never reached the stop step.
+        assert "runtime.stop" not in run.findings.verdicts
 
     @pytest.mark.parametrize("name", list(SCENARIOS))
     def test_ran_and_left_nothing_behind(self, outcomes: dict[str, Outcome], name: str) -> None:
@@ -396,13 +395,13 @@ class TestSandboxBehaviour:
         tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
-        monkeypatch.setattr(sandbox, "overlay_available", lambda: "overlayfs disabled for this test")
+        monkeypatch.setattr(steps, "overlay_available", lambda: "overlayfs disabled for this test")
         layout = await _copy_layout(sample_images, "writes-rootfs", tmp_path)
         workdir = tmp_path / "work"
         workdir.mkdir()
         scenario = Scenario("writes-rootfs")
         request, findings = _request(scenario), Findings()
-        verdict, _ = await sandbox.run(
+        verdict, _ = await runner.run(
             _facts("writes-rootfs", layout), request, findings, _settings(0.5), workdir
         )
         assert verdict.status == "ran"
@@ -418,7 +417,7 @@ class TestSkipped:
     async def test_policy_off_skips_every_runtime_rule(self, tmp_path: Path) -> None:
         findings = Findings()
         request = _request(Scenario("good"), ValidationPolicy(runtime=False))
-        verdict, timings = await sandbox.run(
+        verdict, timings = await runner.run(
             _facts("good", tmp_path), request, findings, _settings(), tmp_path
         )
         reason = "the operator's policy turns the runtime sandbox off"
@@ -430,7 +429,7 @@ class TestSkipped:
     async def test_foreign_architecture_is_skipped(self, tmp_path: Path) -> None:
         findings = Findings()
         facts = _facts("bad-env-arm64", tmp_path)
-        verdict, _ = await sandbox.run(
+        verdict, _ = await runner.run(
             facts, _request(Scenario("bad-env-arm64")), findings, _settings(), tmp_path
         )
         assert verdict.status == "skipped"

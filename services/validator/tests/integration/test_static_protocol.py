@@ -24,13 +24,12 @@ from aiohttp.test_utils import TestServer
 from hspm.common.events.catalog import ConfigurationSnapshot, TaskSnapshot
 from hspm.common.events.curation import ImageTarget, ValidationPolicy, ValidationRequested
 from hspm.common.events.validator import STATIC_RULES
-from hspm.validator import registry, static
 from hspm.validator.config import Settings
 from hspm.validator.facts import ImageFacts, Target
-from hspm.validator.reference import Guard
 from hspm.validator.report import Findings
+from hspm.validator.static import inspection, layout, manifests, registry
+from hspm.validator.static.reference import Guard
 
-pytestmark = pytest.mark.integration
 REPO = "demo/app"
 
 
@@ -61,7 +60,7 @@ class Image:
 
 
 def make_image(
-    arch: str = "amd64", config_type: str = registry.OCI_CONFIG, with_media_type: bool = True
+    arch: str = "amd64", config_type: str = manifests.OCI_CONFIG, with_media_type: bool = True
 ) -> Image:
     layer, diff_id = _layer()
     config = json.dumps(
@@ -80,17 +79,17 @@ def make_image(
     manifest: dict[str, Any] = {
         "schemaVersion": 2,
         "config": {"mediaType": config_type, "digest": _sha(config), "size": len(config)},
-        "layers": [{"mediaType": registry.OCI_LAYER["gzip"], "digest": _sha(layer), "size": len(layer)}],
+        "layers": [{"mediaType": layout.OCI_LAYER["gzip"], "digest": _sha(layer), "size": len(layer)}],
     }
     if with_media_type:
-        manifest = {"mediaType": registry.OCI_MANIFEST} | manifest
+        manifest = {"mediaType": manifests.OCI_MANIFEST} | manifest
     return Image(
-        json.dumps(manifest).encode(), registry.OCI_MANIFEST, {_sha(config): config, _sha(layer): layer}
+        json.dumps(manifest).encode(), manifests.OCI_MANIFEST, {_sha(config): config, _sha(layer): layer}
     )
 
 
 def make_index(*images_by_arch: tuple[str, Image]) -> Image:
-    manifests = [
+    entries = [
         {
             "mediaType": img.media_type,
             "digest": img.digest,
@@ -99,8 +98,8 @@ def make_index(*images_by_arch: tuple[str, Image]) -> Image:
         }
         for arch, img in images_by_arch
     ]
-    body = json.dumps({"schemaVersion": 2, "mediaType": registry.OCI_INDEX, "manifests": manifests}).encode()
-    return Image(body, registry.OCI_INDEX, {})
+    body = json.dumps({"schemaVersion": 2, "mediaType": manifests.OCI_INDEX, "manifests": entries}).encode()
+    return Image(body, manifests.OCI_INDEX, {})
 
 
 @dataclass
@@ -233,7 +232,7 @@ async def _inspect(
     )
     findings = Findings()
     async with aiohttp.ClientSession() as http:
-        facts = await static.inspect(request, findings, Settings(registry_timeout=5), tmp_path, http)
+        facts = await inspection.inspect(request, findings, Settings(registry_timeout=5), tmp_path, http)
     assert set(findings.verdicts) == set(STATIC_RULES)
     return facts, findings
 
@@ -326,7 +325,7 @@ class TestDigests:
                 target = Target(host, "http", REPO, wanted.digest)
                 client = registry.RegistryClient(http, target, policy, Guard(policy, 5), 5)
                 with pytest.raises(
-                    registry.RegistryError, match="the body's digest is sha256:.*, not the requested one"
+                    manifests.RegistryError, match="the body's digest is sha256:.*, not the requested one"
                 ):
                     await client.resolve()
 
@@ -360,7 +359,7 @@ class TestCaps:
         image = make_image()
         padded = json.loads(image.manifest) | {"annotations": {"pad": "x" * 4096}}
         body = json.dumps(padded).encode()
-        fake.manifests["1"] = (body, registry.OCI_MANIFEST)
+        fake.manifests["1"] = (body, manifests.OCI_MANIFEST)
         fake.chunked.add("1")
         async with serve(fake) as host:
             facts, findings = await _inspect(tmp_path, host, _policy(host, max_manifest_bytes=1024))
@@ -387,8 +386,9 @@ class TestShapes:
         fake.add("1", make_image(with_media_type=False))
         async with serve(fake) as host:
             facts, findings = await _inspect(tmp_path, host, _policy(host))
-        assert facts is not None and facts.media_type == registry.OCI_MANIFEST
-        assert _verdict(findings, "image.single") == ("pass", f"one image manifest ({registry.OCI_MANIFEST})")
+        assert facts is not None and facts.media_type == manifests.OCI_MANIFEST
+        single = ("pass", f"one image manifest ({manifests.OCI_MANIFEST})")
+        assert _verdict(findings, "image.single") == single
 
     async def test_schema1_is_refused(self, tmp_path: Path) -> None:
         fake = FakeRegistry()

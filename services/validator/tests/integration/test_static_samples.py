@@ -19,12 +19,12 @@ import pytest_asyncio
 from hspm.common.events.catalog import ConfigurationSnapshot, EnvironmentVariable, TaskSnapshot
 from hspm.common.events.curation import ImageTarget, ValidationPolicy, ValidationRequested
 from hspm.common.events.validator import STATIC_RULES
-from hspm.validator import static
+from hspm.common.testing import unavailable
 from hspm.validator.config import Settings
 from hspm.validator.facts import ImageFacts
 from hspm.validator.report import Findings
+from hspm.validator.static import inspection
 
-pytestmark = pytest.mark.integration
 TITLE, VERSION = "org.opencontainers.image.title", "org.opencontainers.image.version"
 
 
@@ -44,7 +44,7 @@ def _configs(
 
 
 class Run:
-    """One call of ``static.inspect`` and what it recorded."""
+    """One call of ``inspection.inspect`` and what it recorded."""
 
     def __init__(self, facts: ImageFacts | None, findings: Findings, workdir: Path) -> None:
         self.facts = facts
@@ -103,7 +103,7 @@ async def _inspect(
         policy=policy,
     )
     findings = Findings()
-    facts = await static.inspect(request, findings, Settings(registry_timeout=5), tmp_path, http[0])
+    facts = await inspection.inspect(request, findings, Settings(registry_timeout=5), tmp_path, http[0])
     assert set(findings.verdicts) == set(STATIC_RULES), "every static rule gets a verdict"
     return Run(facts, findings, tmp_path)
 
@@ -233,7 +233,16 @@ class TestReferences:
         assert "tag ignored not used: the digest pins the image" in run.evidence("image.reference")
 
 
-@pytest.mark.skipif(shutil.which("umoci") is None, reason="umoci is not installed")
+@pytest.fixture
+def umoci() -> str:
+    """The umoci binary; CI must have it, so its absence fails there instead of skipping."""
+    path = shutil.which("umoci")
+    if path is None:
+        unavailable("umoci is not installed")
+    return path
+
+
+@pytest.mark.usefixtures("umoci")
 class TestLayoutUnpacks:
     @pytest.mark.parametrize("name", ["good", "bad-env-arm64", "multi-arch"])
     async def test_umoci_unpacks_the_layout(self, http, tmp_path, sample_images, local, name) -> None:

@@ -8,7 +8,7 @@ import io
 import tarfile
 from pathlib import Path
 
-from hspm.validator import layers
+from hspm.validator.static import layers
 
 
 def _tar(*members: tuple[str, bytes | str, str], body: bytes = b"") -> bytes:

@@ -9,7 +9,7 @@ import pytest
 from yarl import URL
 
 from hspm.common.events.curation import ImageTarget, ValidationPolicy
-from hspm.validator.reference import Guard, ReferenceRefused, address_problem, normalize
+from hspm.validator.static.reference import Guard, ReferenceRefused, address_problem, normalize
 
 DIGEST = "sha256:" + "ab" * 32
 LOCAL = ValidationPolicy(insecure_registries=["127.0.0.1:5000"], allowed_registries=["127.0.0.1:5000"])

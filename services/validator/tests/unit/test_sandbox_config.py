@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -11,9 +10,9 @@ import pytest
 
 from hspm.common.events.catalog import EnvironmentVariable, TaskSnapshot
 from hspm.common.events.curation import ValidationPolicy
-from hspm.validator import bundle, cgroups, mounts, runstate, sandbox
 from hspm.validator.config import Settings
 from hspm.validator.facts import ImageFacts, Target
+from hspm.validator.sandbox import bundle, cgroups, mounts, runner, runstate
 
 
 def _facts(**container: Any) -> ImageFacts:
@@ -166,25 +165,25 @@ class TestSkipReason:
         facts = _facts()
         request = _request(ValidationPolicy(runtime=False))
         assert (
-            sandbox.skip_reason(facts, request, Settings())
+            runner.skip_reason(facts, request, Settings())
             == "the operator's policy turns the runtime sandbox off"
         )
 
     def test_disabled_by_settings(self) -> None:
-        reason = sandbox.skip_reason(_facts(), _request(ValidationPolicy()), Settings(sandbox=False))
+        reason = runner.skip_reason(_facts(), _request(ValidationPolicy()), Settings(sandbox=False))
         assert reason is not None and "HSPM_SANDBOX=false" in reason
 
     def test_foreign_architecture(self) -> None:
         facts = _facts()
         facts.config["architecture"] = "arm64" if bundle.HOST_ARCH != "arm64" else "amd64"
-        reason = sandbox.skip_reason(facts, _request(ValidationPolicy()), Settings())
+        reason = runner.skip_reason(facts, _request(ValidationPolicy()), Settings())
         assert reason is not None and "cannot run on this" in reason
 
     def test_no_layout(self) -> None:
         facts = _facts()
         facts.config["architecture"] = bundle.HOST_ARCH
         assert (
-            sandbox.skip_reason(facts, _request(ValidationPolicy()), Settings())
+            runner.skip_reason(facts, _request(ValidationPolicy()), Settings())
             == "no verified image layout to unpack"
         )
 
@@ -222,14 +221,6 @@ class TestListWrites:
             "/link",
             "/var/lib/app/state.db",
         ]
-
-    @pytest.mark.skipif(os.geteuid() != 0, reason="a whiteout is a 0/0 character device: mknod needs root")
-    def test_whiteouts_are_deletions(self, tmp_path: Path) -> None:
-        lower, upper = tmp_path / "lower", tmp_path / "upper"
-        (lower / "etc").mkdir(parents=True)
-        (upper / "etc").mkdir(parents=True)
-        os.mknod(upper / "etc/motd", 0o600 | 0o020000, os.makedev(0, 0))
-        assert mounts.list_writes(upper, lower) == ["/etc/motd (deleted)"]
 
 
 class TestUsage:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hspm.validator.netns import HttpResponse
-from hspm.validator.smoke import judge_cds_hooks, judge_fhir, judge_http, judge_smart
+from hspm.validator.smoke.http import HttpResponse
+from hspm.validator.smoke.judges import judge_cds_hooks, judge_fhir, judge_http, judge_smart
 
 
 def _json(status: int, doc: Any, content_type: str = "application/json") -> HttpResponse:

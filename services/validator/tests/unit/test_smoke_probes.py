@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from uuid import uuid4
 
 from hspm.common.events.catalog import ExposureSnapshot
-from hspm.validator.netns import HttpResponse
 from hspm.validator.report import Findings
-from hspm.validator.smoke import NOT_DECLARED, SMOKE_RULES, classify, declared, run_smoke
+from hspm.validator.smoke.http import HttpResponse
+from hspm.validator.smoke.probes import NOT_DECLARED, SMOKE_RULES, classify, declared, run_smoke
 
 
 def _exposure(uri: str, name: str = "") -> ExposureSnapshot:

@@ -12,9 +12,10 @@ import pytest
 from hspm.common.events.catalog import ConfigurationSnapshot, EnvironmentVariable, TaskSnapshot
 from hspm.common.events.curation import ImageTarget, ValidationPolicy, ValidationRequested
 from hspm.common.events.validator import STATIC_RULES
-from hspm.validator import static
 from hspm.validator.config import Settings
+from hspm.validator.facts import HEALTH_LABEL
 from hspm.validator.report import Findings
+from hspm.validator.static import inspection, rules
 
 
 def _task(name: str = "web", **fields) -> TaskSnapshot:
@@ -62,11 +63,11 @@ class TestSecrets:
         ],
     )
     def test_table(self, name: str, value: str, why: str | None) -> None:
-        assert static.secret_reason(name, value) == why
+        assert rules.secret_reason(name, value) == why
 
     def test_evidence_names_but_never_quotes(self) -> None:
         configs = [_config(_task(environment=_env("API_TOKEN", default="tok-in-defaults")))]
-        status, evidence = static.judge_env_secrets(
+        status, evidence = rules.judge_env_secrets(
             ["PATH=/bin", "DB_PASSWORD=hunter2"], {"org.example.token": "lbl-secret-value"}, configs
         )
         assert status == "fail"
@@ -76,7 +77,7 @@ class TestSecrets:
             assert value not in evidence
 
     def test_clean(self) -> None:
-        assert static.judge_env_secrets(["PATH=/bin", "PORT=8080"], {"a": "b"}, [])[0] == "pass"
+        assert rules.judge_env_secrets(["PATH=/bin", "PORT=8080"], {"a": "b"}, [])[0] == "pass"
 
 
 class TestEnvNames:
@@ -85,14 +86,14 @@ class TestEnvNames:
             _config(_task(environment=_env("DB_URL", "db_host"))),
             _config(_task("worker"), name="alt", default=False),
         ]
-        status, evidence = static.judge_env_names(["PATH=/bin", "port=8080", "lower_case=1", "=x"], configs)
+        status, evidence = rules.judge_env_names(["PATH=/bin", "port=8080", "lower_case=1", "=x"], configs)
         assert status == "fail"
         assert "image Env: 'port', 'lower_case', ''" in evidence
         assert "configuration 'default' task 'web': 'db_host'" in evidence
 
     def test_upper_case_names_pass(self) -> None:
         configs = [_config(_task(environment=_env("DB_URL", "X2_Y")))]
-        assert static.judge_env_names(["PATH=/bin", "PORT"], configs) == (
+        assert rules.judge_env_names(["PATH=/bin", "PORT"], configs) == (
             "pass",
             "all 4 names in the image's Env and the declared configuration are ^[A-Z0-9_]+$",
         )
@@ -100,8 +101,8 @@ class TestEnvNames:
 
 class TestMemory:
     def test_nothing_declared(self) -> None:
-        assert static.judge_memory([], 1024)[0] == "fail"
-        assert static.judge_memory([_config()], 1024)[0] == "fail"
+        assert rules.judge_memory([], 1024)[0] == "fail"
+        assert rules.judge_memory([_config()], 1024)[0] == "fail"
 
     def test_each_task_is_checked(self) -> None:
         configs = [
@@ -113,7 +114,7 @@ class TestMemory:
                 _task("e", memory_maximum=512),
             )
         ]
-        status, evidence = static.judge_memory(configs, 1024)
+        status, evidence = rules.judge_memory(configs, 1024)
         assert status == "fail"
         assert "task 'a': no memory_maximum" in evidence
         assert "task 'b': memory_maximum 0 MiB is below 1" in evidence
@@ -123,41 +124,41 @@ class TestMemory:
 
     def test_sane(self) -> None:
         configs = [_config(_task("a", memory_maximum=64), _task("b", memory_maximum=512))]
-        assert static.judge_memory(configs, 1024) == ("pass", "2 tasks declare 64-512 MiB (limit 1024 MiB)")
+        assert rules.judge_memory(configs, 1024) == ("pass", "2 tasks declare 64-512 MiB (limit 1024 MiB)")
 
 
 class TestConfigurationDefault:
     def test_cases(self) -> None:
-        assert static.judge_configuration([]) == ("fail", "no configuration is declared")
+        assert rules.judge_configuration([]) == ("fail", "no configuration is declared")
         none = [_config(_task(), default=False)]
-        assert static.judge_configuration(none)[1].startswith("0 default configurations")
+        assert rules.judge_configuration(none)[1].startswith("0 default configurations")
         two = [_config(_task()), _config(_task(), name="b")]
-        assert static.judge_configuration(two)[1].startswith("2 default configurations ('default', 'b')")
-        assert "has no task" in static.judge_configuration([_config()])[1]
+        assert rules.judge_configuration(two)[1].startswith("2 default configurations ('default', 'b')")
+        assert "has no task" in rules.judge_configuration([_config()])[1]
         bounds = [_config(_task(instances_minimum=3, instances_maximum=2))]
-        assert "instances_minimum 3 > instances_maximum 2" in static.judge_configuration(bounds)[1]
+        assert "instances_minimum 3 > instances_maximum 2" in rules.judge_configuration(bounds)[1]
         ok = [
             _config(_task(instances_minimum=1, instances_maximum=None)),
             _config(name="other", default=False),
         ]
-        assert static.judge_configuration(ok) == ("pass", "default configuration 'default' with 1 task(s)")
+        assert rules.judge_configuration(ok) == ("pass", "default configuration 'default' with 1 task(s)")
 
 
 class TestPorts:
     def test_declared_but_not_exposed_fails(self) -> None:
-        status, evidence = static.judge_ports({8080}, [_config(_task(ports=[8080, 9090]))])
+        status, evidence = rules.judge_ports({8080}, [_config(_task(ports=[8080, 9090]))])
         assert status == "fail"
         assert evidence == "configuration 'default' task 'web' declares 9090; the image exposes 8080"
 
     def test_exposed_but_undeclared_warns(self) -> None:
-        assert static.judge_ports({8080, 9000}, [_config(_task(ports=[8080]))]) == (
+        assert rules.judge_ports({8080, 9000}, [_config(_task(ports=[8080]))]) == (
             "warning",
             "the image exposes 9000, which no task declares",
         )
 
     def test_match(self) -> None:
-        assert static.judge_ports({8080}, [_config(_task(ports=[8080]))])[0] == "pass"
-        assert static.judge_ports(set(), [_config(_task())]) == ("pass", "no ports declared or exposed")
+        assert rules.judge_ports({8080}, [_config(_task(ports=[8080]))])[0] == "pass"
+        assert rules.judge_ports(set(), [_config(_task())]) == ("pass", "no ports declared or exposed")
 
 
 @pytest.mark.parametrize(
@@ -166,24 +167,24 @@ class TestPorts:
      ("1000", "pass"), ("1000:1000", "pass"), ("1000:0", "pass"), ("app", "pass"), ("10", "pass")],
 )  # fmt: skip
 def test_user(user: str, status: str) -> None:
-    assert static.judge_user(user)[0] == status
+    assert rules.judge_user(user)[0] == status
 
 
 def test_labels() -> None:
-    assert static.judge_labels({}, []) == ("pass", "the operator requires no labels")
-    status, evidence = static.judge_labels({"a": "1", "b": " "}, ["a", "b", "c"])
+    assert rules.judge_labels({}, []) == ("pass", "the operator requires no labels")
+    status, evidence = rules.judge_labels({"a": "1", "b": " "}, ["a", "b", "c"])
     assert (status, evidence) == ("fail", "missing or empty: b, c")
-    assert static.judge_labels({"a": "1"}, ["a"]) == ("pass", "present: a")
+    assert rules.judge_labels({"a": "1"}, ["a"]) == ("pass", "present: a")
 
 
 def test_health() -> None:
-    assert static.judge_health(["CMD", "true"], {})[0] == "pass"
-    assert static.judge_health(None, {static.HEALTH_LABEL: "/healthz"}) == (
+    assert rules.judge_health(["CMD", "true"], {})[0] == "pass"
+    assert rules.judge_health(None, {HEALTH_LABEL: "/healthz"}) == (
         "pass",
-        f"label {static.HEALTH_LABEL}=/healthz",
+        f"label {HEALTH_LABEL}=/healthz",
     )
-    assert static.judge_health(None, {static.HEALTH_LABEL: "healthz"})[0] == "warning"
-    assert static.judge_health(None, {}) == ("warning", f"no HEALTHCHECK and no {static.HEALTH_LABEL} label")
+    assert rules.judge_health(None, {HEALTH_LABEL: "healthz"})[0] == "warning"
+    assert rules.judge_health(None, {}) == ("warning", f"no HEALTHCHECK and no {HEALTH_LABEL} label")
 
 
 @pytest.mark.parametrize(
@@ -202,7 +203,7 @@ def test_health() -> None:
     ],
 )
 def test_entrypoint(entrypoint: list[str], cmd: list[str], status: str) -> None:
-    assert static.judge_entrypoint(entrypoint, cmd)[0] == status
+    assert rules.judge_entrypoint(entrypoint, cmd)[0] == status
 
 
 def _request(
@@ -226,7 +227,7 @@ class TestInspectWithoutARegistry:
     async def test_a_content_build_skips_every_image_rule(self, tmp_path: Path) -> None:
         findings = Findings()
         async with aiohttp.ClientSession() as http:
-            facts = await static.inspect(
+            facts = await inspection.inspect(
                 _request(ImageTarget(), [], has_asset=True), findings, Settings(), tmp_path, http
             )
         assert facts is None
@@ -241,7 +242,7 @@ class TestInspectWithoutARegistry:
         findings = Findings()
         configs = [_config(_task(environment=_env("lower")))]
         async with aiohttp.ClientSession() as http:
-            await static.inspect(
+            await inspection.inspect(
                 _request(ImageTarget(), configs, has_asset=True), findings, Settings(), tmp_path, http
             )
         assert findings.verdicts["memory.declared"].status == "pass"
@@ -253,7 +254,7 @@ class TestInspectWithoutARegistry:
         findings = Findings()
         configs = [_config(_task(environment=_env("DB_URL")))]
         async with aiohttp.ClientSession() as http:
-            facts = await static.inspect(
+            facts = await inspection.inspect(
                 _request(ImageTarget(), configs), findings, Settings(), tmp_path, http
             )
         assert facts is None

@@ -60,9 +60,37 @@ class UnsupportedMediaType(DomainError):
     title = "Unsupported media type"
 
 
+class NotAcceptable(DomainError):
+    """406: the Accept header allows nothing the resource can be rendered as."""
+
+    status = 406
+    title = "Not acceptable"
+
+
+class TooManyRequests(DomainError):
+    """429: the client's rate-limit bucket is empty; the RateLimit-* headers say when to retry."""
+
+    status = 429
+    title = "Too many requests"
+
+
+class BadGateway(DomainError):
+    """502: a service this one depends on (an upstream, an identity provider) failed."""
+
+    status = 502
+    title = "Bad gateway"
+
+
 class ServiceUnavailable(DomainError):
     status = 503
     title = "Service unavailable"
+
+
+class GatewayTimeout(DomainError):
+    """504: the owning service did not answer within the upstream timeout."""
+
+    status = 504
+    title = "Gateway timeout"
 
 
 class ValidationFailed(DomainError):

@@ -15,8 +15,8 @@ from hspm.curation.consumers import HANDLERS
 from hspm.curation.keys import scheduler_key, settings_key
 from hspm.curation.policy import rules as policy_rules
 from hspm.curation.policy import service as policy
+from hspm.curation.reviews import scheduler
 from hspm.curation.routes import setup_routes
-from hspm.curation.validations import scheduler
 
 
 def create_app(settings: Settings) -> web.Application:

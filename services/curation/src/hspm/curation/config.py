@@ -18,7 +18,6 @@ class Settings(ServiceSettings):
     service_name: str = "curation"
     http_port: int = 8083
     database_url: str = "postgresql://postgres@127.0.0.1:5432/hspm_curation"
-    # The public origin (the gateway), for the spec's absolute ``url`` fields.
 
     # The validation policy's starting point; after the first start the stored policy
     # (edited through PUT /validation_policy) is what counts.

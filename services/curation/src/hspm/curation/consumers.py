@@ -20,5 +20,5 @@ HANDLERS: dict[type[Event], EventHandler] = {
     catalog.BuildWithdrawn: copy.on_build_withdrawn,
     catalog.BuildDeleted: copy.on_build_deleted,
     validator.ValidationStarted: validations.on_validation_started,
-    validator.ValidationCompleted: validations.on_validation_completed,
+    validator.ValidationCompleted: reviews.on_validation_completed,
 }

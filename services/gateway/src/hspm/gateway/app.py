@@ -1,4 +1,10 @@
-"""The gateway's app factory: resources, middlewares, routes."""
+"""The gateway's app factory: per-replica state, the edge's middlewares, the routes.
+
+Unlike the area template it has no database and no areas: it owns no data. It authenticates,
+rate-limits and forwards each request to the owning service, merges their OpenAPI documents and
+relays WebSockets, so its layers are ``edge/``, ``forwarding/`` and ``docs/``; its only events
+are identity's cache invalidations (``consumers``).
+"""
 
 from __future__ import annotations
 
@@ -9,17 +15,19 @@ import aiohttp
 from aiohttp import web
 
 from hspm.common import lifecycle
-from hspm.common.web.app import create_base_app, request_id_key, state_key
-from hspm.gateway import keys, websocket
-from hspm.gateway.auth import Authenticator
+from hspm.common.web.app import create_base_app, state_key
+from hspm.gateway import keys
 from hspm.gateway.config import Settings
 from hspm.gateway.consumers import HANDLERS
-from hspm.gateway.cors import CorsPolicy, cors_middleware
-from hspm.gateway.forwarding import parse_networks
-from hspm.gateway.openapi import OpenApiCache
-from hspm.gateway.ratelimit import RateLimiter, ratelimit_middleware
+from hspm.gateway.docs.openapi import OpenApiCache
+from hspm.gateway.edge.auth import Authenticator
+from hspm.gateway.edge.cors import CorsPolicy
+from hspm.gateway.edge.middlewares import cors_middleware, edge_headers, ratelimit_middleware
+from hspm.gateway.edge.proxies import TrustedProxies
+from hspm.gateway.edge.ratelimit import RateLimiter
+from hspm.gateway.forwarding import websocket
+from hspm.gateway.forwarding.routing import RouteTable
 from hspm.gateway.routes import RULES, setup_routes
-from hspm.gateway.routing import RouteTable
 
 # The client passes Accept-Encoding through untouched; letting aiohttp add its own
 # would hand compressed bodies to clients that never asked for them.
@@ -39,7 +47,7 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.routes] = RouteTable(RULES)
     app[keys.upstreams] = settings.upstreams()
     app[keys.cors] = CorsPolicy(settings.origins())
-    app[keys.trusted_proxies] = parse_networks(settings.trusted_proxies)
+    app[keys.trusted_proxies] = TrustedProxies.parse(settings.trusted_proxies)
     app[keys.limiter] = RateLimiter(
         settings.rate_limit_per_minute, settings.rate_limit_burst, settings.rate_limit_max_clients
     )
@@ -89,14 +97,3 @@ def identity_probe(client: aiohttp.ClientSession, identity_url: str | None) -> C
                 raise ConnectionError(f"identity answered {resp.status}")
 
     return probe
-
-
-async def edge_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """CORS, rate-limit and request-id headers on every response, errors and streams too."""
-    request.app[keys.cors].decorate(request, response)
-    decision = request.get(keys.rate_decision)
-    if decision is not None:
-        response.headers.update(decision.headers())
-    request_id = request.get(request_id_key)
-    if request_id:
-        response.headers["X-Request-ID"] = request_id

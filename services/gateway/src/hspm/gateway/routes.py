@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hspm.gateway import docs, keys, openapi, proxy
-from hspm.gateway.routing import Rule
+from hspm.gateway import keys
+from hspm.gateway.docs import handlers as docs
+from hspm.gateway.forwarding import proxy
+from hspm.gateway.forwarding.routing import Rule
 
 RULES = (
     # identity
@@ -56,7 +58,7 @@ def setup_routes(app: web.Application) -> None:
     """
     router = app.router
     router.add_get("/", docs.root)
-    router.add_get("/openapi.json", openapi.serve)
+    router.add_get("/openapi.json", docs.openapi)
     router.add_get("/docs", docs.index)
     router.add_get("/docs/init.js", docs.initializer)
     router.add_get("/docs/static/{name}", docs.asset)

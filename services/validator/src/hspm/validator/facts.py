@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# The label naming the HTTP path that answers when the product is healthy: the static rule
+# accepts it in place of a HEALTHCHECK, and the sandbox probes it.
+HEALTH_LABEL = "org.hl7.hspm.health-path"
+
 
 @dataclass(frozen=True)
 class Target:

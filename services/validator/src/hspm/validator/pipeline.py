@@ -1,4 +1,9 @@
-"""One validation run: inspect the image, run it in the sandbox, judge it by the policy."""
+"""One validation run: inspect the image, run it in the sandbox, judge it by the policy.
+
+The validator's service layer: the worker hands it one request and publishes what it returns.
+Each phase records its verdicts in the run's ``Findings``; this module orders the phases,
+bounds the whole run and turns an unexpected failure into an ``error`` outcome.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +18,11 @@ import structlog
 
 from hspm.common.events.curation import ValidationRequested
 from hspm.common.events.validator import RUNTIME_RULES, RuntimeVerdict, ValidationCompleted
-from hspm.validator import report, sandbox, static
+from hspm.validator import report
 from hspm.validator.config import Settings
 from hspm.validator.report import Findings
+from hspm.validator.sandbox import runner
+from hspm.validator.static import inspection
 
 log = structlog.get_logger(__name__)
 PRODUCER = "validator"
@@ -68,7 +75,7 @@ async def _judge(
     started: float,
 ) -> ValidationCompleted:
     t = time.perf_counter()
-    facts = await static.inspect(request, findings, settings, workdir, http)
+    facts = await inspection.inspect(request, findings, settings, workdir, http)
     timings["pull"] = round(time.perf_counter() - t, 4)
     if facts is None:
         reason = "the image could not be inspected, so it was not run"
@@ -77,7 +84,7 @@ async def _judge(
         findings.skip(RUNTIME_RULES, reason)
         verdict = RuntimeVerdict(status="skipped", reason=reason)
     else:
-        verdict, run_timings = await sandbox.run(facts, request, findings, settings, workdir)
+        verdict, run_timings = await runner.run(facts, request, findings, settings, workdir)
         timings.update({k: round(v, 4) for k, v in run_timings.items()})
     timings["total"] = round(time.perf_counter() - started, 4)
     results = findings.results(request.policy)

@@ -3,28 +3,26 @@
 The validator keeps nothing durable, so it needs no outbox: a request is acknowledged
 only after its report's publish is confirmed. If the process dies mid-run the broker
 redelivers the request (up to the delivery limit, then the dead-letter queue), and
-curation ignores a second report for a run it has already closed.
+curation ignores a second report for a run it has already closed. This is the validator's
+consumers layer: each request goes to ``pipeline.validate`` and nothing else.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import aiohttp
 import structlog
 from aio_pika.abc import AbstractIncomingMessage
-from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from hspm.common.bus import Bus, Consumer, delivery_count
 from hspm.common.events import Event
 from hspm.common.events.curation import ValidationRequested
 from hspm.common.events.validator import ValidationCompleted, ValidationStarted
-from hspm.common.lifecycle import CleanupCtx, bus_key
-from hspm.common.web.app import state_key
-from hspm.validator import pipeline, sandbox
+from hspm.validator import pipeline
 from hspm.validator.config import Settings
+from hspm.validator.sandbox import runner
 
 log = structlog.get_logger(__name__)
 
@@ -55,7 +53,7 @@ class Worker:
     async def start(self) -> None:
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=self.settings.registry_timeout)
         self.http = aiohttp.ClientSession(timeout=timeout, auto_decompress=False)
-        reason = sandbox.probe(self.settings)
+        reason = runner.probe(self.settings)
         log.info("validator.ready", parallel=self.settings.max_parallel, sandbox=reason or "available")
         await self.consumer.start_service_queue([ValidationRequested.TYPE])
 
@@ -101,26 +99,3 @@ class Worker:
         await self.consumer.stop(1.0)
         if self.http is not None:
             await self.http.close()
-
-
-worker_key = web.AppKey("validator_worker", Worker)
-
-
-def worker(settings: Settings) -> CleanupCtx:
-    """cleanup_ctx: the worker runs for the app's lifetime and stops first at shutdown."""
-
-    async def ctx(app: web.Application) -> AsyncIterator[None]:
-        the_worker = Worker(settings, app[bus_key], app[state_key].metrics.registry)
-        app[worker_key] = the_worker
-        await the_worker.start()
-
-        async def on_shutdown(_: web.Application) -> None:
-            await the_worker.stop()
-
-        app.on_shutdown.append(on_shutdown)
-        try:
-            yield
-        finally:
-            await the_worker.stop()
-
-    return ctx

@@ -4,34 +4,30 @@ from __future__ import annotations
 
 from hspm.common.db import Conn
 from hspm.common.events import catalog
-from hspm.curation.catalog_copy import store
+from hspm.curation.catalog_copy import service
 
 
 async def on_product_owned(conn: Conn, event: catalog.ProductCreated | catalog.ProductUpdated) -> None:
-    """Created or updated: the owner may have changed (a product manager can hand it over)."""
-    await store.set_owner(conn, event.product_id, event.owner_id)
+    await service.set_owner(conn, event.product_id, event.owner_id)
 
 
 async def on_product_published(conn: Conn, event: catalog.ProductPublished) -> None:
-    await store.set_publication(
+    await service.set_publication(
         conn, event.product_id, event.published_at, event.visible_at, event.occurred_at
     )
 
 
 async def on_product_unpublished(conn: Conn, event: catalog.ProductUnpublished) -> None:
-    await store.set_unpublished(conn, event.product_id, event.occurred_at)
+    await service.set_unpublished(conn, event.product_id, event.occurred_at)
 
 
 async def on_product_deleted(conn: Conn, event: catalog.ProductDeleted) -> None:
-    """Its builds, cases, runs and exceptions go too; recalls stay for the platforms."""
-    await store.delete_product(conn, event.product_id)
+    await service.delete_product(conn, event.product_id)
 
 
 async def on_build_withdrawn(conn: Conn, event: catalog.BuildWithdrawn) -> None:
-    """The catalog took it off offer (following curation's decision): only the copy changes."""
-    await store.set_withdrawn(conn, event.build_id, event.status, event.occurred_at)
+    await service.set_withdrawn(conn, event.build_id, event.status, event.occurred_at)
 
 
 async def on_build_deleted(conn: Conn, event: catalog.BuildDeleted) -> None:
-    """Nothing is left to review: the case, its provenance and runs go with the build."""
-    await store.delete_build(conn, event.build_id)
+    await service.delete_build(conn, event.build_id)

@@ -70,12 +70,6 @@ async def product_exists(conn: Conn, product_id: UUID) -> bool:
     return bool(await conn.fetchval("SELECT 1 FROM products WHERE id = $1", product_id))
 
 
-async def get_product(conn: Conn, product_id: UUID) -> Record | None:
-    return await conn.fetchrow(
-        f"SELECT p.id, p.owner_id, {LISTED} AS listed FROM products p WHERE p.id = $1", product_id
-    )
-
-
 # --- builds ------------------------------------------------------------------------------
 
 
@@ -107,10 +101,10 @@ async def get_build(conn: Conn, build_id: UUID, lock: bool = False) -> Record | 
     return await conn.fetchrow(f"SELECT {BUILD_COLS} FROM {BUILDS} WHERE b.id = $1{suffix}", build_id)
 
 
-async def set_published(conn: Conn, build_id: UUID, published_at: datetime) -> Record | None:
-    return await conn.fetchrow(
+async def set_published(conn: Conn, build_id: UUID, published_at: datetime) -> None:
+    await conn.execute(
         "UPDATE builds SET published_at = $2, withdrawn_at = NULL, status = 'published', updated_at = now() "
-        "WHERE id = $1 RETURNING id",
+        "WHERE id = $1",
         build_id,
         published_at,
     )

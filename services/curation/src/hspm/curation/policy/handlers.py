@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hspm.common.web import handlers, json_response, path_id, principal_of, query_uuid
+from hspm.common import handlers
+from hspm.common.web import json_response, path_id, principal_of, query_uuid
 from hspm.common.web.body import read_json, unwrap
 from hspm.curation.policy import models, service, views
-from hspm.curation.web import base_url, tx
 
 EXCEPTION_SORTS = ("created_at", "rule")
 
@@ -15,17 +15,16 @@ EXCEPTION_SORTS = ("created_at", "rule")
 async def get_policy(request: web.Request) -> web.Response:
     """Any signed-in user: ISVs should know what their builds are judged against."""
     handlers.signed_in(request)
-    async with tx(request) as conn:
-        row = await service.get_policy(conn)
-    return json_response(views.policy(row, base_url(request)))
+    return await handlers.show(request, views.policy, service.get_policy)
 
 
 async def put_policy(request: web.Request) -> web.Response:
+    """The body is parsed by the service, after the permission check (403 before 422)."""
     p = handlers.signed_in(request)
     data = unwrap(await read_json(request), "validation_policy")
-    async with tx(request) as conn:
+    async with handlers.tx(request) as conn:
         row = await service.put_policy(conn, p, data)
-    return json_response(views.policy(row, base_url(request)))
+    return json_response(views.policy(row, handlers.base_url(request)))
 
 
 async def list_exceptions(request: web.Request) -> web.Response:
@@ -33,8 +32,7 @@ async def list_exceptions(request: web.Request) -> web.Response:
     product_id = query_uuid(request, "product_id")
     return await handlers.index(
         request,
-        base_url(request),
-        lambda row, base: views.exception(row, base),
+        views.exception,
         lambda c, page: service.list_exceptions(c, p, page, product_id),
         EXCEPTION_SORTS,
         "created_at",
@@ -43,17 +41,13 @@ async def list_exceptions(request: web.Request) -> web.Response:
 
 async def get_exception(request: web.Request) -> web.Response:
     p, eid = handlers.signed_in(request), path_id(request, "exception_id")
-    return await handlers.show(
-        request, base_url(request), views.exception, lambda c: service.get_exception(c, p, eid)
-    )
+    return await handlers.show(request, views.exception, lambda c: service.get_exception(c, p, eid))
 
 
 async def create_exception(request: web.Request) -> web.Response:
     body = await handlers.body(request, models.ExceptionCreate, "exception")
     p = principal_of(request)
-    return await handlers.create(
-        request, base_url(request), views.exception, lambda c: service.create_exception(c, p, body)
-    )
+    return await handlers.create(request, views.exception, lambda c: service.create_exception(c, p, body))
 
 
 async def delete_exception(request: web.Request) -> web.Response:

@@ -4,15 +4,28 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hspm.common.events.curation import ValidationPolicy
-from hspm.common.web import Api
+from hspm.common.web import PAGED, Api, Crud
 from hspm.curation.policy import handlers as h
 from hspm.curation.policy import models as m
 
 P = "/validation_policy"
 E = P + "/exceptions"
 TAG = "Validation policy"
-PAGED = ["page", "per_page", "sort", "order"]
+EXCEPTIONS = Crud(
+    collection=E,
+    item=E + "/{exception_id}",
+    tag=TAG,
+    noun="rule exception",
+    plural="per-product rule exceptions",
+    index=h.list_exceptions,
+    create=h.create_exception,
+    show=h.get_exception,
+    delete=h.delete_exception,
+    create_model=m.ExceptionCreate,
+    query=(*PAGED, "product_id"),
+    permissions={"create": "reviews.update", "delete": "reviews.update"},
+    summaries={"create": "Waive a rule for a product", "delete": "Remove a rule exception"},
+)
 
 
 def add_routes(api: Api, router: web.UrlDispatcher) -> None:
@@ -26,37 +39,7 @@ def add_routes(api: Api, router: web.UrlDispatcher) -> None:
         h.put_policy,
         "Replace the validation policy (exceptions: see /validation_policy/exceptions)",
         tag=TAG,
-        request=ValidationPolicy,
+        request=m.PolicyUpdate,
         permission="reviews.update",
     )
-    add(
-        router,
-        "GET",
-        E,
-        h.list_exceptions,
-        "List per-product rule exceptions",
-        tag=TAG,
-        query=[*PAGED, "product_id"],
-    )
-    add(
-        router,
-        "POST",
-        E,
-        h.create_exception,
-        "Waive a rule for a product",
-        tag=TAG,
-        request=m.ExceptionCreate,
-        status=201,
-        permission="reviews.update",
-    )
-    add(router, "GET", E + "/{exception_id}", h.get_exception, "Show a rule exception", tag=TAG)
-    add(
-        router,
-        "DELETE",
-        E + "/{exception_id}",
-        h.delete_exception,
-        "Remove a rule exception",
-        tag=TAG,
-        status=204,
-        permission="reviews.update",
-    )
+    api.resource(router, EXCEPTIONS)

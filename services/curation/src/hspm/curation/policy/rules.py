@@ -17,11 +17,12 @@ from hspm.common.events.validator import (
     RuleResult,
 )
 from hspm.common.web.body import SERVER_FIELDS, validation_errors
+from hspm.curation.policy.models import PolicyUpdate
 
 # Every rule id in the validator's order: ISVs and operators read the policy against it.
 KNOWN_RULES: tuple[str, ...] = STATIC_RULES + RUNTIME_RULES
 # Exceptions are per product, kept apart and merged into each request.
-EDITABLE: frozenset[str] = frozenset(ValidationPolicy.model_fields) - {"exceptions"}
+EDITABLE: frozenset[str] = frozenset(PolicyUpdate.model_fields)
 # Rendered with the policy; a client echoing the document back may send them.
 RENDERED: frozenset[str] = SERVER_FIELDS | {"known_rules", "updated_by"}
 
@@ -38,7 +39,7 @@ def initial(
     )
 
 
-def parse(data: Any) -> ValidationPolicy:
+def parse(data: Any) -> PolicyUpdate:
     """A client's whole policy document; unknown fields and rule ids are 422 naming them."""
     if not isinstance(data, Mapping):
         raise ValidationFailed.field("validation_policy", "must be a JSON object")
@@ -47,7 +48,7 @@ def parse(data: Any) -> ValidationPolicy:
     if unknown:
         raise ValidationFailed({k: ["is not a policy field"] for k in unknown})
     try:
-        policy = ValidationPolicy.model_validate(fields)
+        policy = PolicyUpdate.model_validate(fields)
     except ValidationError as exc:
         raise validation_errors(exc) from exc
     bad = sorted(set(policy.required_rules) - RULE_IDS)

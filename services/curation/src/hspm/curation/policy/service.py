@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -11,9 +12,10 @@ from hspm.common.auth import Principal
 from hspm.common.db import Conn
 from hspm.common.errors import NotFound, ValidationFailed
 from hspm.common.events.curation import ValidationPolicy
+from hspm.common.events.validator import RuleResult
 from hspm.common.paging import PageParams
 from hspm.curation import access
-from hspm.curation.catalog_copy import store as copy
+from hspm.curation.catalog_copy import service as copy
 from hspm.curation.policy import models, rules, store
 
 Record = asyncpg.Record
@@ -35,9 +37,16 @@ async def get_policy(conn: Conn) -> Record:
 
 
 async def put_policy(conn: Conn, p: Principal, body: Any) -> Record:
+    """Replace the policy with the client's document (refused before it is even read)."""
     p.require("reviews", "update")
-    policy = rules.parse(body)
+    update = rules.parse(body)
+    policy = ValidationPolicy.model_validate(update.model_dump())
     return await store.put_policy(conn, rules.document(policy), p.user_id)
+
+
+def failed_required(results: Iterable[RuleResult]) -> list[str]:
+    """The rules of a report that reject a build: required, failed and not waived."""
+    return rules.failed_required(results)
 
 
 async def list_exceptions(

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hspm.common.web import Api
+from hspm.common.web import PAGED, Api
 from hspm.curation.recalls import handlers as h
 from hspm.curation.recalls import models as m
 
 R = "/recalls"
 TAG = "Recalls"
-PAGED = ["page", "per_page", "sort", "order"]
 
 
 def add_routes(api: Api, router: web.UrlDispatcher) -> None:
@@ -35,6 +34,6 @@ def add_routes(api: Api, router: web.UrlDispatcher) -> None:
         "List recalls (own products' without recalls.read)",
         tag=TAG,
         permission="recalls.read",
-        query=[*PAGED, "product_id"],
+        query=(*PAGED, "product_id"),
     )
     add(router, "GET", R + "/{recall_id}", h.get_recall, "Show a recall", tag=TAG)

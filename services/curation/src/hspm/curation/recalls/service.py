@@ -14,12 +14,11 @@ from hspm.common.events.curation import RecallIssued
 from hspm.common.paging import PageParams
 from hspm.curation import access, machine
 from hspm.curation.actors import Actor
-from hspm.curation.catalog_copy import store as copy
+from hspm.curation.catalog_copy import service as copy
 from hspm.curation.events import emit
 from hspm.curation.recalls import models, store
 from hspm.curation.recalls import versions as semver_range
 from hspm.curation.reviews import service as reviews
-from hspm.curation.reviews import store as cases_store
 
 Record = asyncpg.Record
 RECALL_SORTS = ("created_at",)
@@ -32,16 +31,13 @@ async def issue(conn: Conn, p: Principal, body: models.RecallCreate) -> Record:
         raise ValidationFailed.field("versions", "give either versions (a SemVer range) or build_ids")
     if not await copy.product_exists(conn, body.product_id):
         raise ValidationFailed.field("product_id", "does not exist")
-    cases = await cases_store.lock_cases_of_product(conn, body.product_id)
+    cases = await reviews.cases_of_product(conn, body.product_id)
     affected = _selected(cases, body)
     _check_fixed(cases, affected, body.fixed_build_id)
     recall = await store.insert_recall(conn, _fields(p, body, affected))
     actor = Actor.of(p)
     for case in affected:
-        step = reviews.Step(
-            "recalled", actor, machine.LABELS["recalled"], body.reason, recall_id=recall["id"]
-        )
-        await reviews.move(conn, case, step)
+        await reviews.recall(conn, case, actor, body.reason, recall["id"])
     await emit(conn, _event(recall))
     return recall
 

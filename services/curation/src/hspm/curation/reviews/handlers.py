@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from hspm.common import handlers
+from hspm.common.auth import Principal
 from hspm.common.errors import ValidationFailed
-from hspm.common.web import handlers, json_response, path_id, principal_of, query_bool, query_uuid
+from hspm.common.web import json_response, path_id, principal_of, query_bool, query_uuid
 from hspm.curation import machine
 from hspm.curation.reviews import models, service, views
-from hspm.curation.validations import views as run_views
-from hspm.curation.web import base_url, tx
 
 PROVENANCE_SORTS = ("at",)
 
@@ -32,7 +32,6 @@ async def list_reviews(request: web.Request) -> web.Response:
     filters = _filters(request)
     return await handlers.index(
         request,
-        base_url(request),
         views.case,
         lambda c, page: service.list_cases(c, p, page, filters),
         service.CASE_SORTS,
@@ -40,24 +39,21 @@ async def list_reviews(request: web.Request) -> web.Response:
     )
 
 
-def _render(request: web.Request, found: service.CaseDetail) -> web.Response:
-    base, p = base_url(request), principal_of(request)
-    run = run_views.run(found.run, base, p, full=True) if found.run is not None else None
-    return json_response(views.detail(found, base, run))
+def _render(request: web.Request, found: service.CaseDetail, viewer: Principal) -> web.Response:
+    return json_response(views.detail(found, handlers.base_url(request), viewer))
 
 
 async def get_review(request: web.Request) -> web.Response:
     p, cid = handlers.signed_in(request), path_id(request, "case_id")
-    async with tx(request) as conn:
+    async with handlers.tx(request) as conn:
         found = await service.get_case(conn, p, cid)
-    return _render(request, found)
+    return _render(request, found, p)
 
 
 async def list_provenance(request: web.Request) -> web.Response:
     p, cid = handlers.signed_in(request), path_id(request, "case_id")
     return await handlers.index(
         request,
-        base_url(request),
         views.provenance,
         lambda c, page: service.list_provenance(c, p, cid, page),
         PROVENANCE_SORTS,
@@ -68,6 +64,6 @@ async def list_provenance(request: web.Request) -> web.Response:
 async def decide(request: web.Request) -> web.Response:
     body = await handlers.body(request, models.DecisionCreate, "decision")
     p, cid = principal_of(request), path_id(request, "case_id")
-    async with tx(request) as conn:
+    async with handlers.tx(request) as conn:
         found = await service.decide(conn, p, cid, body)
-    return _render(request, found)
+    return _render(request, found, p)

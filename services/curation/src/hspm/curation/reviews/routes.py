@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hspm.common.web import Api
+from hspm.common.web import PAGED, Api
 from hspm.curation.reviews import handlers as h
 from hspm.curation.reviews import models as m
 
 R = "/reviews"
 RR = R + "/{case_id}"
 TAG = "Reviews"
-PAGED = ["page", "per_page", "sort", "order"]
 
 
 def add_routes(api: Api, router: web.UrlDispatcher) -> None:
@@ -25,7 +24,7 @@ def add_routes(api: Api, router: web.UrlDispatcher) -> None:
         "The review queue (own products' cases without reviews.read)",
         tag=TAG,
         permission="reviews.read",
-        query=[*PAGED, "state", "product_id", "build_id", "attention"],
+        query=(*PAGED, "state", "product_id", "build_id", "attention"),
     )
     add(router, "GET", RR, h.get_review, "A review case with provenance and latest run", tag=TAG)
     add(router, "GET", RR + "/provenance", h.list_provenance, "A case's provenance", tag=TAG, query=PAGED)

@@ -3,6 +3,9 @@
 Every change of state goes through :func:`move`: the machine says whether it is legal,
 the case row changes, a provenance entry is appended and (unless told otherwise)
 ``curation.build.review_changed`` is queued, all in the caller's transaction.
+
+Reviews drive the other areas: a submission records the build in the catalog copy and
+requests its run; a finished run's report moves the case (see ``verdicts``).
 """
 
 from __future__ import annotations
@@ -17,32 +20,22 @@ import structlog
 from hspm.common.auth import Principal
 from hspm.common.db import Conn
 from hspm.common.errors import Conflict, NotFound
-from hspm.common.events import curation
+from hspm.common.events import catalog, curation
+from hspm.common.events.validator import ValidationCompleted
 from hspm.common.paging import PageParams
 from hspm.curation import access, machine
 from hspm.curation.actors import SYSTEM, Actor
+from hspm.curation.catalog_copy import service as copy
 from hspm.curation.events import emit
-from hspm.curation.machine import State
-from hspm.curation.reviews import models, store
-from hspm.curation.validations import store as runs
+from hspm.curation.policy import service as policy
+from hspm.curation.reviews import models, store, verdicts
+from hspm.curation.reviews.steps import Step
+from hspm.curation.validations import service as validations
 
 log = structlog.get_logger(__name__)
 Record = asyncpg.Record
 Filters = store.Filters
 CASE_SORTS = ("submitted_at", "updated_at", "created_at")
-
-
-@dataclass(frozen=True)
-class Step:
-    """One provenance entry: where the case goes, who moved it, the label and why."""
-
-    to: State
-    actor: Actor
-    event: str
-    remark: str | None = None
-    run_id: UUID | None = None
-    recall_id: UUID | None = None
-    badge_ids: tuple[UUID, ...] = ()
 
 
 async def record(conn: Conn, case_id: UUID, from_state: str | None, step: Step) -> None:
@@ -104,14 +97,30 @@ async def note(conn: Conn, case: Record, step: Step, attention: str | None) -> N
     await record(conn, case["id"], case["state"], step)
 
 
-# --- submission --------------------------------------------------------------------------
+# --- the catalog's builds ----------------------------------------------------------------
 
 
-async def open_case(conn: Conn, build_id: UUID, product_id: UUID, owner_id: UUID) -> Record:
-    """A new case in ``submitted``, or the same case reopened by a resubmission.
+async def submitted(conn: Conn, event: catalog.BuildSubmitted) -> None:
+    """Open (or reopen) the case, request the submission's run, move it to validating."""
+    if not await _accepts_submission(conn, event.build_id):
+        return
+    build = await copy.record_submission(conn, event)
+    case = await _open_case(conn, event.build_id, event.product_id, event.owner_id)
+    run = await validations.request_run(conn, build, "submission", SYSTEM)
+    await _start_validation(conn, case, run["id"])
 
-    The caller has checked (with :func:`accepts_submission`) that the case may reopen.
-    """
+
+async def _accepts_submission(conn: Conn, build_id: UUID) -> bool:
+    """A first submission, or a resubmission of a build sent back (rejected in any way)."""
+    case = await store.lock_case_of_build(conn, build_id)
+    if case is None or case["state"] in machine.RESUBMITTABLE:
+        return True
+    log.warning("review.submission_ignored", build_id=str(build_id), state=case["state"])
+    return False
+
+
+async def _open_case(conn: Conn, build_id: UUID, product_id: UUID, owner_id: UUID) -> Record:
+    """A new case in ``submitted``, or the same case reopened by a resubmission."""
     case = await store.lock_case_of_build(conn, build_id)
     owner = Actor.owner(owner_id)
     if case is None:
@@ -125,16 +134,7 @@ async def open_case(conn: Conn, build_id: UUID, product_id: UUID, owner_id: UUID
     return reopened
 
 
-async def accepts_submission(conn: Conn, build_id: UUID) -> bool:
-    """A first submission, or a resubmission of a build sent back (rejected in any way)."""
-    case = await store.lock_case_of_build(conn, build_id)
-    if case is None or case["state"] in machine.RESUBMITTABLE:
-        return True
-    log.warning("review.submission_ignored", build_id=str(build_id), state=case["state"])
-    return False
-
-
-async def start_validation(conn: Conn, case: Record, run_id: UUID) -> Record:
+async def _start_validation(conn: Conn, case: Record, run_id: UUID) -> Record:
     """``submitted → validating`` with the submission's run; the one event of a submission.
 
     The catalog set ``submitted`` itself, and two events from one transaction may be
@@ -147,14 +147,61 @@ async def start_validation(conn: Conn, case: Record, run_id: UUID) -> Record:
     return await move(conn, case, step)
 
 
-async def mark_published(conn: Conn, build_id: UUID) -> None:
+async def published(conn: Conn, event: catalog.BuildPublished) -> None:
     """The catalog published an approved build: ``approved → published``."""
-    case = await store.lock_case_of_build(conn, build_id)
+    await copy.set_published(conn, event.build_id, event.published_at)
+    case = await store.lock_case_of_build(conn, event.build_id)
     if case is None or not machine.can_move(case["state"], "published"):
         state = case["state"] if case else None
-        log.info("review.publication_ignored", build_id=str(build_id), state=state)
+        log.info("review.publication_ignored", build_id=str(event.build_id), state=state)
         return
     await move(conn, case, Step("published", SYSTEM, machine.LABELS["published"]))
+
+
+# --- the validator's reports -----------------------------------------------------------------
+
+
+async def report_received(conn: Conn, report: ValidationCompleted) -> None:
+    """Store the report (once) and let it move the case when it is the submission's run."""
+    run = await validations.complete(conn, report)
+    if run is None:
+        return
+    case = await store.lock_case_of_build(conn, run["build_id"])
+    if case is None:
+        return
+    verdict = verdicts.of(case, run, report, policy.failed_required(report.rules))
+    if verdict is None:
+        return
+    if verdict.moves:
+        await move(conn, case, verdict.step, attention=verdict.attention)
+    else:
+        await note(conn, case, verdict.step, verdict.attention)
+
+
+@dataclass(frozen=True)
+class Pass:
+    """What one scheduled pass did (``skipped``: another replica's pass was running)."""
+
+    requested: int = 0
+    expired: int = 0
+    skipped: bool = False
+
+
+async def revalidate(conn: Conn, interval: float, timeout: float, batch: int) -> Pass:
+    """Close lost runs, then request a run for every build due; another replica's pass wins.
+
+    A lost run is closed as a run that judged nothing, with the same effect on its case
+    as a real error report.
+    """
+    if not await validations.try_scheduler_lock(conn):
+        return Pass(skipped=True)
+    stale = await validations.stale_runs(conn, timeout, batch)
+    for run in stale:
+        await report_received(conn, validations.expiry(run, timeout))
+    due = await validations.due_for_revalidation(conn, interval, batch)
+    for build in due:
+        await validations.request_run(conn, build, "scheduled", SYSTEM)
+    return Pass(requested=len(due), expired=len(stale))
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -190,7 +237,7 @@ async def get_case(conn: Conn, p: Principal, case_id: UUID) -> CaseDetail:
 
 async def _detail(conn: Conn, case: Record) -> CaseDetail:
     provenance = await store.provenance_of(conn, case["id"])
-    return CaseDetail(case, provenance, await runs.latest_run(conn, case["build_id"]))
+    return CaseDetail(case, provenance, await validations.latest_run(conn, case["build_id"]))
 
 
 async def list_provenance(
@@ -217,9 +264,23 @@ async def decide(conn: Conn, p: Principal, case_id: UUID, body: models.DecisionC
             f"The review is {case['state']}: {body.decision} is not open (open decisions: {open_}).",
             allowed_decisions=list(exc.allowed),
         ) from exc
-    validated = target == "approved" and await runs.latest_outcome(conn, case["build_id"]) == "passed"
+    # Approval says whether the build's latest completed run passed (the catalog shows it).
+    validated = target == "approved" and await validations.latest_outcome(conn, case["build_id"]) == "passed"
     step = Step(target, Actor.of(p), machine.LABELS[target], body.reason, badge_ids=tuple(body.badge_ids))
     await move(conn, case, step, validated=validated)
     decided = await store.get_case(conn, case_id)
     assert decided is not None
     return await _detail(conn, decided)
+
+
+# --- recalls -----------------------------------------------------------------------------
+
+
+async def cases_of_product(conn: Conn, product_id: UUID) -> list[Record]:
+    """Every case of the product with its build's version, locked for a recall."""
+    return await store.lock_cases_of_product(conn, product_id)
+
+
+async def recall(conn: Conn, case: Record, actor: Actor, reason: str, recall_id: UUID) -> None:
+    """Take a case (locked, on offer) to ``recalled`` on behalf of a recall."""
+    await move(conn, case, Step("recalled", actor, machine.LABELS["recalled"], reason, recall_id=recall_id))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 from uuid import UUID
 
@@ -37,6 +37,8 @@ PROVENANCE_COLS = (
 
 @dataclass(frozen=True)
 class Filters:
+    """The queue's filters: each field names a column; None leaves it out."""
+
     state: str | None = None
     product_id: UUID | None = None
     build_id: UUID | None = None
@@ -72,8 +74,7 @@ async def list_cases(
     where = sql.Where()
     if not everything:
         where.add("owner_id = {}", owner_id)
-    for column in ("state", "product_id", "build_id", "attention"):
-        value = getattr(filters, column)
+    for column, value in asdict(filters).items():
         if value is not None:
             where.add(f"{column} = {{}}", value)
     return await sql.page(conn, CASES, CASE_COLS, where, page)

@@ -1,4 +1,4 @@
-"""What a finished validation run does to its build's review case.
+"""What a finished validation run does to its build's review case (pure: no I/O).
 
 Only the run of the case's current submission moves it: a judged failure rejects
 automatically, a pass or a broken run (nothing judged) goes to an operator. A
@@ -8,59 +8,69 @@ case for an operator, and a later pass lowers that flag.
 
 from __future__ import annotations
 
-import asyncpg
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-from hspm.common.db import Conn
 from hspm.common.events.validator import ValidationCompleted
 from hspm.curation import machine
 from hspm.curation.actors import VALIDATOR
-from hspm.curation.policy.rules import failed_required
-from hspm.curation.reviews import service, store
-
-Record = asyncpg.Record
+from hspm.curation.reviews.steps import Step
 
 
-async def follow(conn: Conn, run: Record, report: ValidationCompleted) -> None:
-    """Apply ``report`` of ``run`` (just finished) to the case of its build, if it moves it."""
-    case = await store.lock_case_of_build(conn, run["build_id"])
-    if case is None:
-        return
+class Row(Protocol):
+    """A case or run row (an ``asyncpg.Record``, or a plain dict in a test)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The step to take; ``moves`` is False for a note that leaves the state as it is."""
+
+    step: Step
+    attention: str | None
+    moves: bool
+
+
+def of(case: Row, run: Row, report: ValidationCompleted, failed: Sequence[str]) -> Verdict | None:
+    """The verdict of ``report`` (of ``run``, just finished) on ``case``, if it has one.
+
+    ``failed`` names the report's rules that reject a build (required, failed, not waived).
+    """
     if run["trigger"] == "submission":
         if case["current_run_id"] == run["id"] and case["state"] == "validating":
-            await _judge(conn, case, report)
+            return _judge(report, failed)
     elif run["trigger"] == "scheduled" and case["state"] in machine.ON_OFFER:
-        await _watch(conn, case, report)
+        return _watch(case, report, failed)
+    return None
 
 
-def _failures(report: ValidationCompleted) -> str:
-    failed = failed_required(report.rules)
+def _failures(failed: Sequence[str]) -> str:
     if not failed:
         return "The validator judged the build failed."
     return f"Required rules failed: {', '.join(failed)}."
 
 
-async def _judge(conn: Conn, case: Record, report: ValidationCompleted) -> None:
+def _judge(report: ValidationCompleted, failed: Sequence[str]) -> Verdict:
     target = machine.after_validation(report.outcome)
     if report.outcome == "failed":
-        step = service.Step(target, VALIDATOR, machine.LABELS[target], _failures(report), report.run_id)
-        await service.move(conn, case, step)
-    elif report.outcome == "passed":
-        step = service.Step(target, VALIDATOR, machine.LABELS[target], report.summary or None, report.run_id)
-        await service.move(conn, case, step)
-    else:
-        why = f"The validation run could not judge the build: {report.error or 'no reason given'}"
-        step = service.Step(target, VALIDATOR, machine.VALIDATION_ERROR, why, report.run_id)
-        await service.move(conn, case, step, attention=why)
+        step = Step(target, VALIDATOR, machine.LABELS[target], _failures(failed), report.run_id)
+        return Verdict(step, None, moves=True)
+    if report.outcome == "passed":
+        step = Step(target, VALIDATOR, machine.LABELS[target], report.summary or None, report.run_id)
+        return Verdict(step, None, moves=True)
+    why = f"The validation run could not judge the build: {report.error or 'no reason given'}"
+    return Verdict(Step(target, VALIDATOR, machine.VALIDATION_ERROR, why, report.run_id), why, moves=True)
 
 
-async def _watch(conn: Conn, case: Record, report: ValidationCompleted) -> None:
+def _watch(case: Row, report: ValidationCompleted, failed: Sequence[str]) -> Verdict | None:
     state = case["state"]
     if report.outcome == "failed":
-        why = _failures(report)
-        step = service.Step(state, VALIDATOR, machine.REVALIDATION_FAILED, why, report.run_id)
-        await service.note(conn, case, step, attention=why)
-    elif report.outcome == "passed" and case["attention"]:
-        step = service.Step(
-            state, VALIDATOR, machine.REVALIDATION_PASSED, report.summary or None, report.run_id
-        )
-        await service.note(conn, case, step, attention=None)
+        why = _failures(failed)
+        step = Step(state, VALIDATOR, machine.REVALIDATION_FAILED, why, report.run_id)
+        return Verdict(step, why, moves=False)
+    if report.outcome == "passed" and case["attention"]:
+        step = Step(state, VALIDATOR, machine.REVALIDATION_PASSED, report.summary or None, report.run_id)
+        return Verdict(step, None, moves=False)
+    return None

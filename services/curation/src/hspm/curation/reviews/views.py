@@ -6,8 +6,10 @@ from typing import Any
 
 import asyncpg
 
+from hspm.common.auth import Principal
 from hspm.curation import machine
 from hspm.curation.reviews.service import CaseDetail
+from hspm.curation.validations import views as run_views
 
 _CASE = (
     "id",
@@ -55,9 +57,9 @@ def provenance(row: asyncpg.Record, base: str = "") -> dict[str, Any]:
     }
 
 
-def detail(found: CaseDetail, base: str, run: dict[str, Any] | None) -> dict[str, Any]:
-    """The case, its whole provenance and its latest run (rendered by the runs' view)."""
+def detail(found: CaseDetail, base: str, viewer: Principal) -> dict[str, Any]:
+    """The case, its whole provenance and its latest run (in the validations area's shape)."""
     body = case(found.case, base)
     body["provenance"] = [provenance(r) for r in found.provenance]
-    body["validation"] = run
+    body["validation"] = run_views.run(found.run, base, viewer, full=True) if found.run is not None else None
     return body

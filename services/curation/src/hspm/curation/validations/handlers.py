@@ -6,21 +6,32 @@ from uuid import UUID
 
 from aiohttp import web
 
-from hspm.common.web import PageParams, handlers, json_response, page_envelope, path_id, principal_of
+from hspm.common import handlers
+from hspm.common.web import PageParams, json_response, page_envelope, path_id
 from hspm.curation.validations import report, service, views
-from hspm.curation.web import base_url, tx, wants_text
 
 
 def _ids(request: web.Request) -> tuple[UUID, UUID]:
     return path_id(request, "product_id"), path_id(request, "build_id")
 
 
+def _wants_text(request: web.Request) -> bool:
+    """Whether the client asked for text/plain before (or instead of) JSON."""
+    for part in request.headers.get("Accept", "").split(","):
+        media = part.split(";", 1)[0].strip().lower()
+        if media == "text/plain":
+            return True
+        if media in ("application/json", "application/*"):
+            return False
+    return False
+
+
 async def request_validation(request: web.Request) -> web.Response:
     """202: the run is queued (or was already queued or running); Location names it."""
     p, (pid, bid) = handlers.signed_in(request), _ids(request)
-    async with tx(request) as conn:
+    async with handlers.tx(request) as conn:
         row = await service.request_manual(conn, p, pid, bid)
-    body = views.run(row, base_url(request), p, full=True)
+    body = views.run(row, handlers.base_url(request), p, full=True)
     return json_response(body, status=202, headers={"Location": body["url"]})
 
 
@@ -28,9 +39,9 @@ async def list_validations(request: web.Request) -> web.Response:
     """Newest first."""
     p, (pid, bid) = handlers.signed_in(request), _ids(request)
     page = PageParams.parse(request.query, service.RUN_SORTS, "requested_at", "desc")
-    async with tx(request) as conn:
+    async with handlers.tx(request) as conn:
         rows, total = await service.list_runs(conn, p, pid, bid, page)
-    base = base_url(request)
+    base = handlers.base_url(request)
     return json_response(page_envelope([views.run(r, base, p) for r in rows], total, page))
 
 
@@ -38,8 +49,8 @@ async def get_validation(request: web.Request) -> web.Response:
     """The run in full, or as a text report with ``Accept: text/plain``."""
     p, (pid, bid) = handlers.signed_in(request), _ids(request)
     rid = path_id(request, "run_id")
-    async with tx(request) as conn:
+    async with handlers.tx(request) as conn:
         row = await service.get_run(conn, p, pid, bid, rid)
-    if wants_text(request):
+    if _wants_text(request):
         return web.Response(text=report.text(dict(row)), content_type="text/plain")
-    return json_response(views.run(row, base_url(request), principal_of(request), full=True))
+    return json_response(views.run(row, handlers.base_url(request), p, full=True))

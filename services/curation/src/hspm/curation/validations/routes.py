@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hspm.common.web import Api
+from hspm.common.web import PAGED, Api
 from hspm.curation.validations import handlers as h
 
 V = "/products/{product_id}/builds/{build_id}/validations"
 TAG = "Validations"
-PAGED = ["page", "per_page", "sort", "order"]
 
 
 def add_routes(api: Api, router: web.UrlDispatcher) -> None:

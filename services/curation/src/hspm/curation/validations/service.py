@@ -1,4 +1,8 @@
-"""Rules of validation runs: who may see and request them, requests, reports, expiry."""
+"""Rules of validation runs: who may see and request them, requests, reports, expiry.
+
+What a finished run does to its build's review case is the reviews area's business: it
+hands reports to :func:`complete` and applies the verdict itself.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +21,9 @@ from hspm.common.events.validator import ValidationCompleted, ValidationStarted
 from hspm.common.paging import PageParams
 from hspm.curation import access
 from hspm.curation.actors import Actor
-from hspm.curation.catalog_copy import store as copy
+from hspm.curation.catalog_copy import service as copy
 from hspm.curation.events import emit
 from hspm.curation.policy import service as policy
-from hspm.curation.reviews import verdicts
 from hspm.curation.validations import store
 
 log = structlog.get_logger(__name__)
@@ -116,6 +119,16 @@ async def get_run(conn: Conn, p: Principal, product_id: UUID, build_id: UUID, ru
     return run
 
 
+async def latest_run(conn: Conn, build_id: UUID) -> Record | None:
+    """The build's most recently requested run, finished or not."""
+    return await store.latest_run(conn, build_id)
+
+
+async def latest_outcome(conn: Conn, build_id: UUID) -> str | None:
+    """The outcome of the build's most recently completed run."""
+    return await store.latest_outcome(conn, build_id)
+
+
 # --- the validator's events ----------------------------------------------------------------
 
 
@@ -124,15 +137,15 @@ async def started(conn: Conn, event: ValidationStarted) -> None:
         log.info("validation.start_ignored", run_id=str(event.run_id))
 
 
-async def completed(conn: Conn, event: ValidationCompleted) -> None:
-    """Store the report once; a report for an unknown or finished run changes nothing."""
+async def complete(conn: Conn, event: ValidationCompleted) -> Record | None:
+    """Store the report once: the finished run, or None for an unknown or finished run."""
     run = await store.get_run(conn, event.run_id, lock=True)
     if run is None or run["status"] == "completed":
         log.info("validation.report_ignored", run_id=str(event.run_id))
-        return
+        return None
     finished = await store.finish(conn, run["id"], _report(event))
     log.info("validation.completed", run_id=str(run["id"]), outcome=event.outcome, trigger=run["trigger"])
-    await verdicts.follow(conn, finished, event)
+    return finished
 
 
 def _report(event: ValidationCompleted) -> dict[str, Any]:
@@ -148,9 +161,22 @@ def _report(event: ValidationCompleted) -> dict[str, Any]:
     }
 
 
-async def expire(conn: Conn, run: Record, timeout: float) -> None:
-    """Close a run whose request or report was lost, as a run that judged nothing."""
-    report = ValidationCompleted(
+# --- the scheduler's picks -------------------------------------------------------------------
+
+
+async def try_scheduler_lock(conn: Conn) -> bool:
+    """One replica's pass at a time; the lock goes with the transaction."""
+    return await store.try_scheduler_lock(conn)
+
+
+async def stale_runs(conn: Conn, timeout: float, limit: int) -> list[Record]:
+    """Runs still open ``timeout`` seconds after they were requested (locked)."""
+    return await store.stale_runs(conn, timeout, limit)
+
+
+def expiry(run: Record, timeout: float) -> ValidationCompleted:
+    """The report closing a run whose request or report was lost: a run that judged nothing."""
+    return ValidationCompleted(
         run_id=run["id"],
         build_id=run["build_id"],
         product_id=run["product_id"],
@@ -158,4 +184,13 @@ async def expire(conn: Conn, run: Record, timeout: float) -> None:
         error=f"no report from the validator within {timeout:g} s",
         producer="curation",
     )
-    await completed(conn, report)
+
+
+async def due_for_revalidation(conn: Conn, interval: float, limit: int) -> list[Record]:
+    """Each product's latest published build not validated within ``interval`` (locked)."""
+    builds = []
+    for build_id in await store.due_for_revalidation(conn, interval, limit):
+        build = await copy.get_build(conn, build_id)
+        assert build is not None, "locked by this transaction"
+        builds.append(build)
+    return builds

@@ -11,7 +11,6 @@ import asyncpg
 from hspm.common import sql
 from hspm.common.db import Conn
 from hspm.common.paging import PageParams
-from hspm.curation.catalog_copy.store import BUILD_COLS, BUILDS
 
 Record = asyncpg.Record
 
@@ -99,16 +98,19 @@ async def try_scheduler_lock(conn: Conn) -> bool:
     return bool(await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", SCHEDULER_LOCK))
 
 
-async def due_for_revalidation(conn: Conn, interval: float, limit: int) -> list[Record]:
-    """Each product's latest published build with no open run and no run completed recently."""
+async def due_for_revalidation(conn: Conn, interval: float, limit: int) -> list[UUID]:
+    """Each product's latest published build with no open run and no run completed recently.
+
+    The builds are locked (skipping those another pass holds) until the transaction ends.
+    """
     rows = await conn.fetch(
-        f"""
+        """
         WITH latest AS (
             SELECT DISTINCT ON (b.product_id) b.id FROM builds b
             JOIN review_cases c ON c.build_id = b.id AND c.state = 'published'
             ORDER BY b.product_id, b.published_at DESC NULLS LAST, b.created_at DESC
         )
-        SELECT {BUILD_COLS} FROM {BUILDS}
+        SELECT b.id FROM builds b
         WHERE b.id IN (SELECT id FROM latest)
           AND NOT EXISTS (
             SELECT 1 FROM validation_runs r WHERE r.build_id = b.id
@@ -119,7 +121,7 @@ async def due_for_revalidation(conn: Conn, interval: float, limit: int) -> list[
         interval,
         limit,
     )
-    return list(rows)
+    return [r["id"] for r in rows]
 
 
 async def stale_runs(conn: Conn, timeout: float, limit: int) -> list[Record]:

@@ -1,0 +1,1 @@
+"""The gateway's own pages: the merged OpenAPI document, Swagger UI and the API-only notice."""

@@ -1,0 +1,174 @@
+"""Forwarding to the owning service: route, check, authenticate, relay."""
+
+from __future__ import annotations
+
+import aiohttp
+import structlog
+from aiohttp import web
+from multidict import CIMultiDict
+from yarl import URL
+
+from hspm.common import tracing
+from hspm.common.errors import (
+    BadGateway,
+    GatewayTimeout,
+    NotAcceptable,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+)
+from hspm.common.web.app import problem_response, request_id_key, state_key
+from hspm.gateway import keys
+from hspm.gateway.edge.auth import InvalidToken, SessionPrincipal, bearer_token
+from hspm.gateway.forwarding import websocket
+from hspm.gateway.forwarding.headers import downstream_headers, upstream_headers
+from hspm.gateway.forwarding.routing import Rule, is_traversal
+
+log = structlog.get_logger(__name__)
+
+JSON_ONLY = (
+    "This service only responds to JSON requests. Please set your 'Accept' header to 'application/json'."
+)
+# Bodies up to this size are read whole (one write upstream); larger ones stream.
+SMALL_BODY = 64 * 1024
+# Responses of unknown length or larger than this stream through instead of buffering.
+BUFFERED_RESPONSE = 1024 * 1024
+CHUNK = 64 * 1024
+
+
+async def handle(request: web.Request) -> web.StreamResponse:
+    """Every path a service owns arrives here."""
+    rule = request.app[keys.routes].match(request.rel_url.raw_path)
+    if rule is None or is_traversal(request.rel_url.raw_path):
+        raise NotFound(f"No resource is served at {request.path}.")
+    base = request.app[keys.upstreams][rule.service]
+    if base is None:
+        raise ServiceUnavailable(f"The {rule.service} service is not available.")
+    if rule.json_only and not accepts_json(request):
+        raise NotAcceptable(JSON_ONLY)
+    try:
+        session = await authenticate(request, rule)
+    except InvalidToken as exc:
+        return unauthorized(request, exc)
+    if rule.websocket and websocket.is_upgrade(request):
+        if session is None:
+            return unauthorized(request, InvalidToken("A WebSocket needs a Marketplace token."))
+        return await websocket.proxy(request, base, session)
+    return await forward(request, rule, base, session)
+
+
+def accepts_json(request: web.Request) -> bool:
+    """The spec's JSON-only rule: a present Accept must allow JSON, or ?format=json."""
+    accept = request.headers.get("Accept")
+    if not accept or "json" in accept or "*/*" in accept or "application/*" in accept:
+        return True
+    return request.query.get("format") == "json"
+
+
+async def authenticate(request: web.Request, rule: Rule) -> SessionPrincipal | None:
+    """The caller's session, ``None`` for anonymous callers, ``InvalidToken`` otherwise."""
+    authorization = request.headers.get("Authorization")
+    if authorization is not None:
+        token = bearer_token(authorization)
+    elif rule.websocket and request.query.get("jwt"):
+        # Browsers cannot set headers on a WebSocket, so the token may ride in the query.
+        token = request.query["jwt"]
+    else:
+        return None
+    auth = request.app[keys.auth]
+    session = await auth.principal(await auth.verify(token))
+    request[keys.principal] = session
+    return session
+
+
+def unauthorized(request: web.Request, exc: InvalidToken) -> web.Response:
+    """401 problem+json with the RFC 6750 challenge."""
+    return problem_response(
+        exc, request[request_id_key], {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+    )
+
+
+async def forward(
+    request: web.Request, rule: Rule, base: str, session: SessionPrincipal | None
+) -> web.StreamResponse:
+    """Send the request to ``base`` and relay its answer."""
+    headers = upstream_headers(request, session.assertion if session is not None else None)
+    if request.app[state_key].tracing_enabled:
+        # Makes the service's span a child of the gateway's.
+        tracing.inject(headers)
+    data = await request_body(request, headers)
+    url = URL(base + request.rel_url.raw_path_qs, encoded=True)
+    try:
+        async with request.app[keys.client].request(
+            request.method, url, headers=headers, data=data, allow_redirects=False
+        ) as upstream:
+            return await relay(request, upstream, base)
+    except TimeoutError as exc:
+        log.warning("gateway.upstream_timeout", service=rule.service)
+        raise GatewayTimeout(f"The {rule.service} service did not answer in time.") from exc
+    except aiohttp.ClientError as exc:
+        log.warning("gateway.upstream_failed", service=rule.service, error=repr(exc))
+        raise BadGateway(f"The {rule.service} service could not be reached.") from exc
+
+
+async def request_body(
+    request: web.Request, headers: CIMultiDict[str]
+) -> bytes | aiohttp.StreamReader | None:
+    """Small bodies as bytes, large ones of known length as a stream; 413 past the limit."""
+    if not request.body_exists:
+        return None
+    limit = request.client_max_size
+    length = request.content_length
+    if length is not None:
+        if length > limit:
+            raise PayloadTooLarge(f"The body exceeds {limit} bytes.")
+        if length > SMALL_BODY:
+            headers["Content-Length"] = str(length)
+            return request.content
+    # Unknown length (chunked): buffer up to the limit so an oversized body is refused
+    # before the service sees any of it.
+    body = bytearray()
+    async for chunk in request.content.iter_any():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge(f"The body exceeds {limit} bytes.")
+    return bytes(body)
+
+
+async def relay(request: web.Request, upstream: aiohttp.ClientResponse, base: str) -> web.StreamResponse:
+    """The upstream's status, headers and body, buffered when small, streamed otherwise."""
+    headers = downstream_headers(upstream.headers)
+    location = headers.get("Location")
+    if location is not None and location.startswith(base):
+        origin = request.app[keys.trusted_proxies].public_origin(request)
+        headers["Location"] = origin + location[len(base) :]
+    length = upstream.content_length
+    if request.method == "HEAD" or upstream.status in (204, 304):
+        if length is not None and request.method == "HEAD":
+            headers["Content-Length"] = str(length)
+        return web.Response(status=upstream.status, reason=upstream.reason, headers=headers)
+    if length is not None and length <= BUFFERED_RESPONSE:
+        body = await upstream.read()
+        return web.Response(status=upstream.status, reason=upstream.reason, body=body, headers=headers)
+    return await stream(request, upstream, headers)
+
+
+async def stream(
+    request: web.Request, upstream: aiohttp.ClientResponse, headers: CIMultiDict[str]
+) -> web.StreamResponse:
+    """Relay a large or unbounded body chunk by chunk."""
+    response = web.StreamResponse(status=upstream.status, reason=upstream.reason, headers=headers)
+    if upstream.content_length is not None:
+        response.content_length = upstream.content_length
+    await response.prepare(request)
+    try:
+        async for chunk in upstream.content.iter_chunked(CHUNK):
+            await response.write(chunk)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        # Headers are gone already; closing is the only honest way to say "truncated".
+        log.warning("gateway.upstream_broke_mid_body", error=repr(exc))
+        if request.transport is not None:
+            request.transport.close()
+        return response
+    await response.write_eof()
+    return response

@@ -1,0 +1,1 @@
+"""Smoke tests: each interface a build declares is exercised once against the running container."""
