@@ -17,7 +17,7 @@ from aiohttp import web
 
 from hspm.catalog.products import store as products_store
 from hspm.catalog.products import views as products_views
-from hspm.catalog.search import service as search_service
+from hspm.catalog.search import rules as search_rules
 from hspm.catalog.search import store as search_store
 from hspm.catalog.search import views as search_views
 from hspm.catalog.search.models import SEARCH_SORTS, SearchQuery, Viewer
@@ -41,7 +41,7 @@ async def search(request: web.Request) -> web.Response:
     body = orjson.loads(await request.read())
     text = body.get("text")
     q = SearchQuery(
-        page=search_service.page_params({}, SEARCH_SORTS, has_text=bool(text)),
+        page=search_rules.page_params({}, SEARCH_SORTS, has_text=bool(text)),
         text=text,
         mime_types=tuple(body.get("mime_type") or ()),
     )

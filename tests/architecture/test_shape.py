@@ -77,11 +77,16 @@ def test_every_entry_point_is_the_template(service: str) -> None:
     tree = ast.parse((REPO / "services" / service / "src" / "hspm" / service / "__main__.py").read_text())
     docstring, *imports, guard = tree.body
     assert isinstance(docstring, ast.Expr) and isinstance(docstring.value, ast.Constant)
-    assert sorted((i.module, tuple(a.name for a in i.names)) for i in imports if isinstance(i, ast.ImportFrom)) == [
-        (f"hspm.{service}.app", ("create_app",)),
-        (f"hspm.{service}.config", ("Settings",)),
-        ("hspm.common.runner", ("run",)),
-    ]
+    found = sorted(
+        (i.module, tuple(a.name for a in i.names)) for i in imports if isinstance(i, ast.ImportFrom)
+    )
+    assert found == sorted(
+        [
+            (f"hspm.{service}.app", ("create_app",)),
+            (f"hspm.{service}.config", ("Settings",)),
+            ("hspm.common.runner", ("run",)),
+        ]
+    )
     assert len(imports) == 3
     assert ast.unparse(guard) == "if __name__ == '__main__':\n    run(create_app, Settings)"
 

@@ -9,15 +9,14 @@ from uuid import UUID, uuid4
 
 import asyncpg
 import orjson
-import pytest
 import pytest_asyncio
 from aiohttp import web
-from aiohttp.test_utils import TestClient
 
 from hspm.catalog.app import create_app
 from hspm.catalog.config import Settings
 from hspm.common.auth import Principal
-from hspm.common.testing import TEST_INTERNAL_SECRET, as_headers, served_on_own_database, unique
+from hspm.common.testing import TEST_INTERNAL_SECRET, served_on_own_database, unique
+from hspm.common.testing.client import ServiceClient
 
 PUBLIC_URL = "http://marketplace.test"
 OPERATOR_KEYS = frozenset(
@@ -31,23 +30,6 @@ OPERATOR_KEYS = frozenset(
     }.items()
     for v in verbs
 )
-_NO_BODY = object()
-
-
-@dataclass
-class Reply:
-    status: int
-    body: Any
-    headers: Any
-
-    def __repr__(self) -> str:
-        return f"Reply({self.status}, {self.body!r})"
-
-    @property
-    def errors(self) -> dict[str, list[str]]:
-        assert isinstance(self.body, dict), self
-        errors: dict[str, list[str]] = self.body.get("errors", {})
-        return errors
 
 
 def persona(
@@ -59,10 +41,9 @@ def persona(
 
 
 @dataclass
-class Catalog:
+class Catalog(ServiceClient):
     """The running catalog, its personas and its database."""
 
-    client: TestClient
     dsn: str
     admin: Principal = field(default_factory=lambda: persona({"everything.manage"}, name="Admin"))
     operator: Principal = field(default_factory=lambda: persona(OPERATOR_KEYS, name="Operator"))
@@ -74,36 +55,6 @@ class Catalog:
     customer: Principal = field(default_factory=lambda: persona({"validations.create"}, name="Customer"))
     anonymous: None = None
     _conn: asyncpg.Connection | None = None
-
-    async def request(
-        self, method: str, path: str, who: Principal | None = None, json: Any = _NO_BODY, **kw: Any
-    ) -> Reply:
-        headers = dict(kw.pop("headers", {}))
-        if who is not None:
-            headers.update(as_headers(who))
-        if json is not _NO_BODY:
-            kw["data"] = orjson.dumps(json)
-            headers.setdefault("Content-Type", "application/json")
-        async with self.client.request(method, path, headers=headers, **kw) as resp:
-            raw = await resp.read()
-            ctype = resp.headers.get("Content-Type", "")
-            body: Any = orjson.loads(raw) if raw and "json" in ctype else raw
-            return Reply(resp.status, body, resp.headers)
-
-    async def get(self, path: str, who: Principal | None = None, **kw: Any) -> Reply:
-        return await self.request("GET", path, who, **kw)
-
-    async def post(self, path: str, who: Principal | None = None, json: Any = _NO_BODY, **kw: Any) -> Reply:
-        return await self.request("POST", path, who, json, **kw)
-
-    async def put(self, path: str, who: Principal | None = None, json: Any = _NO_BODY, **kw: Any) -> Reply:
-        return await self.request("PUT", path, who, json, **kw)
-
-    async def patch(self, path: str, who: Principal | None = None, json: Any = _NO_BODY, **kw: Any) -> Reply:
-        return await self.request("PATCH", path, who, json, **kw)
-
-    async def delete(self, path: str, who: Principal | None = None, **kw: Any) -> Reply:
-        return await self.request("DELETE", path, who, **kw)
 
     async def db(self) -> asyncpg.Connection:
         if self._conn is None:
@@ -162,6 +113,3 @@ async def catalog(catalog_service: Catalog) -> Catalog:
     """The catalog, emptied of products, badges, interfaces and events."""
     await catalog_service.reset()
     return catalog_service
-
-
-pytestmark = pytest.mark.integration

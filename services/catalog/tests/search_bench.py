@@ -18,8 +18,9 @@ import asyncpg
 
 from hspm.catalog.search import store
 from hspm.catalog.search.models import SearchQuery, Viewer
-from hspm.catalog.search.service import FACETS, page_params
+from hspm.catalog.search.rules import FACETS, page_params
 from hspm.common import db
+from hspm.common.db import Conn
 
 PRODUCTS, BUILDS_EACH, INTERFACES, BADGES, LICENSES = 10_000, 10, 40, 8, 6
 MIMES = [
@@ -49,7 +50,7 @@ WORDS = [
 class Explained:
     """A connection that also EXPLAIN ANALYZEs every statement store functions send."""
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: Conn) -> None:
         self.conn = conn
         self.plans: list[tuple[float, str]] = []
 
@@ -66,7 +67,7 @@ class Explained:
         return await self.conn.fetchval(sql, *args)
 
 
-async def load(conn: asyncpg.Connection) -> tuple[list[UUID], list[UUID]]:
+async def load(conn: Conn) -> tuple[list[UUID], list[UUID]]:
     rnd = random.Random(7)
     now = datetime.now(UTC)
     products = [uuid4() for _ in range(PRODUCTS)]
@@ -126,7 +127,7 @@ async def load(conn: asyncpg.Connection) -> tuple[list[UUID], list[UUID]]:
     return interfaces, badges
 
 
-async def run(conn: asyncpg.Connection, label: str, query: SearchQuery, viewer: Viewer) -> None:
+async def run(conn: Conn, label: str, query: SearchQuery, viewer: Viewer) -> None:
     ex = Explained(conn)
     started = time.perf_counter()
     rows, total = await store.search_products(ex, query, viewer)  # type: ignore[arg-type]

@@ -15,8 +15,6 @@ from hspm.catalog.builds.consumers import on_build_review_changed
 from hspm.catalog.keys import settings_key
 from hspm.common.events import curation
 
-pytestmark = pytest.mark.integration
-
 
 async def product(catalog: Any, owner: Any, listed: bool = True, mime_type: str | None = None) -> str:
     """A product straight in SQL (the products API is written elsewhere)."""
@@ -408,7 +406,7 @@ async def test_asset_upload_download_delete(catalog) -> None:
     sha = await (await catalog.db()).fetchval("SELECT asset_sha256 FROM builds WHERE id = $1", UUID(b["id"]))
     assert sha == hashlib.sha256(b"library X").hexdigest()
     got = await catalog.get(url, catalog.isv)
-    assert got.status == 200 and got.body == b"library X"
+    assert got.status == 200 and got.raw == b"library X"
     assert got.headers["Content-Disposition"] == 'attachment; filename="rule.cql"'
     assert got.headers["Content-Type"].startswith("text/cql")
     assert (await catalog.get(url)).status == 404  # a draft build's asset is the draft's

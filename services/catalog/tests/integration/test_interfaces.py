@@ -4,10 +4,6 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-import pytest
-
-pytestmark = pytest.mark.integration
-
 
 async def make(catalog, name: str, uri: str | None = None, version: str = "1.0") -> dict:
     r = await catalog.post(

@@ -15,8 +15,6 @@ import pytest
 from hspm.catalog.marketplace.canonical import canonical
 from hspm.common.testing import as_headers
 
-pytestmark = pytest.mark.integration
-
 EXAMPLES = resources.files("hspm.catalog.marketplace") / "examples"
 NAMES = ("cds-hooks.json", "smart.json", "cql.json", "content.json")
 

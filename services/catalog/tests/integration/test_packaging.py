@@ -5,10 +5,6 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID, uuid4
 
-import pytest
-
-pytestmark = pytest.mark.integration
-
 
 async def product(catalog: Any, owner: Any) -> str:
     """A listed product straight in SQL (the products API is written elsewhere)."""

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 from uuid import UUID, uuid4
 
-import pytest
-
-pytestmark = pytest.mark.integration
-
 
 async def _counts(conn, product: UUID) -> dict[UUID, tuple[int, int]]:
     rows = await conn.fetch(

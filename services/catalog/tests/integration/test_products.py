@@ -7,8 +7,6 @@ from uuid import uuid4
 
 import pytest
 
-pytestmark = pytest.mark.integration
-
 
 def _iso(dt: datetime) -> str:
     return dt.astimezone(UTC).isoformat()

@@ -5,15 +5,11 @@ from __future__ import annotations
 import asyncio
 from uuid import UUID, uuid4
 
-import pytest
-
 from hspm.catalog.keys import settings_key
 from hspm.catalog.products.consumers import on_user_deleted
 from hspm.common.bus import Bus
 from hspm.common.events import identity
 from hspm.common.lifecycle import pool_key
-
-pytestmark = pytest.mark.integration
 
 
 async def _deliver(catalog, user_id: UUID) -> None:

@@ -6,10 +6,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-import pytest
-
-pytestmark = pytest.mark.integration
-
 NOW = datetime.now(UTC)
 PAST = NOW - timedelta(days=1)
 FUTURE = NOW + timedelta(days=30)

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
-pytestmark = pytest.mark.integration
-
 
 async def test_ready(catalog) -> None:
     r = await catalog.get("/readyz")

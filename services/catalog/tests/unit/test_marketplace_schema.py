@@ -9,8 +9,9 @@ from typing import Any
 import orjson
 import pytest
 
+from hspm.catalog.marketplace.checks import Report, is_cron
 from hspm.catalog.marketplace.oci import ImageReference, parse_image
-from hspm.catalog.marketplace.schema import Report, is_cron, validate
+from hspm.catalog.marketplace.schema import validate
 
 EXAMPLES = resources.files("hspm.catalog.marketplace") / "examples"
 TASK = "$.configuration[0].task[0]"

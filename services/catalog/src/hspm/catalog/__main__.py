@@ -1,12 +1,8 @@
-"""Run the catalog service."""
+"""Run the catalog service: ``python -m hspm.catalog``."""
 
 from hspm.catalog.app import create_app
 from hspm.catalog.config import Settings
-from hspm.common.logging import configure_logging
-from hspm.common.runner import run_app
-from hspm.common.tracing import configure_tracing
+from hspm.common.runner import run
 
-settings = Settings()
-configure_logging("catalog", settings.log_level, settings.log_json)
-configure_tracing("catalog")
-run_app(create_app(settings), settings)
+if __name__ == "__main__":
+    run(create_app, Settings)

@@ -11,7 +11,6 @@ class Settings(ServiceSettings):
     service_name: str = "catalog"
     http_port: int = 8082
     database_url: str = "postgresql://postgres@127.0.0.1:5432/hspm_catalog"
-    # The public origin (the gateway), for the spec's absolute ``url`` fields.
     # Uploaded images and build assets; the gateway's body limit applies first.
     max_image_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(25_000_000, ge=10_000)

@@ -1,14 +1,7 @@
-"""Writing the catalog's events to its outbox."""
+"""Writing the catalog's events to its outbox, in the caller's transaction."""
 
 from __future__ import annotations
 
 from hspm.common import outbox
-from hspm.common.db import Conn
-from hspm.common.events.base import Event
 
-PRODUCER = "catalog"
-
-
-async def emit(conn: Conn, event: Event) -> None:
-    """Queue ``event`` in the caller's transaction, stamped with this producer."""
-    await outbox.add(conn, event.model_copy(update={"producer": PRODUCER}))
+emit = outbox.Emitter("catalog")

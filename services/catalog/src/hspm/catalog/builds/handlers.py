@@ -1,90 +1,74 @@
-"""HTTP handlers of builds and packaging: parse, call the service in one transaction, render."""
+"""HTTP handlers of builds and packaging: parse, call one service function, render."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import asyncpg
 from aiohttp import web
 from pydantic import BaseModel
 
-from hspm.catalog.builds import models, service, views
+from hspm.catalog.builds import models, rules, views
+from hspm.catalog.builds.service import access, lifecycle, packaging
 from hspm.catalog.keys import settings_key
-from hspm.catalog.web import base_url, tx
+from hspm.common import handlers
 from hspm.common.errors import PayloadTooLarge, ValidationFailed
-from hspm.common.web import (
-    PageParams,
-    created,
-    json_response,
-    page_envelope,
-    path_id,
-    principal_of,
-)
-from hspm.common.web import handlers as shared
+from hspm.common.web import path_id, principal_of
 
-M = TypeVar("M", bound=BaseModel)
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-read_body = shared.body
-signed_in = shared.signed_in
-
-
-# --- builds ----------------------------------------------------------------------------------
+Record = asyncpg.Record
+C = TypeVar("C", bound=BaseModel)
+U = TypeVar("U", bound=BaseModel)
+BUILD = "/products/{product_id}/builds/{build_id}"
 
 
 def _ids(request: web.Request) -> tuple[UUID, UUID]:
     return path_id(request, "product_id"), path_id(request, "build_id")
 
 
+# --- builds ----------------------------------------------------------------------------------
+
+
 async def list_builds(request: web.Request) -> web.Response:
     p, pid = principal_of(request), path_id(request, "product_id")
-    page = PageParams.parse(request.query, service.BUILD_SORTS, "version")
     version, status = request.query.get("version") or None, request.query.get("status") or None
-    async with tx(request) as conn:
-        rows, total = await service.list_builds(conn, p, pid, page, version, status)
-    base = base_url(request)
-    return json_response(page_envelope([views.build(r, base) for r in rows], total, page))
+    return await handlers.index(
+        request,
+        views.build,
+        lambda c, page: lifecycle.list_builds(c, p, pid, page, version, status),
+        rules.BUILD_SORTS,
+        "version",
+    )
 
 
 async def create_build(request: web.Request) -> web.Response:
-    body = await read_body(request, models.BuildCreate, "build")
-    pid = path_id(request, "product_id")
-    async with tx(request) as conn:
-        row = await service.create_build(conn, principal_of(request), pid, body)
-    return created(views.build(row, base_url(request)))
+    body = await handlers.body(request, models.BuildCreate, "build")
+    p, pid = principal_of(request), path_id(request, "product_id")
+    return await handlers.create(request, views.build, lambda c: lifecycle.create_build(c, p, pid, body))
 
 
 async def get_build(request: web.Request) -> web.Response:
-    pid, bid = _ids(request)
-    async with tx(request) as conn:
-        row = await service.readable_build(conn, principal_of(request), pid, bid)
-    return json_response(views.build(row, base_url(request)))
+    p, (pid, bid) = principal_of(request), _ids(request)
+    return await handlers.show(request, views.build, lambda c: access.readable_build(c, p, pid, bid))
 
 
 async def update_build(request: web.Request) -> web.Response:
-    body = await read_body(request, models.BuildUpdate, "build")
-    pid, bid = _ids(request)
-    async with tx(request) as conn:
-        row = await service.update_build(conn, principal_of(request), pid, bid, body)
-    return json_response(views.build(row, base_url(request)))
+    body = await handlers.body(request, models.BuildUpdate, "build")
+    p, (pid, bid) = principal_of(request), _ids(request)
+    return await handlers.show(request, views.build, lambda c: lifecycle.update_build(c, p, pid, bid, body))
 
 
 async def delete_build(request: web.Request) -> web.Response:
-    p, (pid, bid) = signed_in(request), _ids(request)
-    async with tx(request) as conn:
-        row = await service.delete_build(conn, p, pid, bid)
-    return json_response(views.build(row, base_url(request)))
+    """200 with the deleted build, as the reference server answers."""
+    p, (pid, bid) = handlers.signed_in(request), _ids(request)
+    return await handlers.show(request, views.build, lambda c: lifecycle.delete_build(c, p, pid, bid))
 
 
 async def submit_build(request: web.Request) -> web.Response:
-    p, (pid, bid) = signed_in(request), _ids(request)
-    async with tx(request) as conn:
-        row = await service.submit_build(conn, p, pid, bid)
-    return json_response(views.build(row, base_url(request)))
+    p, (pid, bid) = handlers.signed_in(request), _ids(request)
+    return await handlers.show(request, views.build, lambda c: lifecycle.submit_build(c, p, pid, bid))
 
 
 # --- asset ---------------------------------------------------------------------------------
@@ -104,7 +88,7 @@ async def _read_limited(request: web.Request, limit: int) -> bytes:
 
 
 async def put_asset(request: web.Request) -> web.Response:
-    p, (pid, bid) = signed_in(request), _ids(request)
+    p, (pid, bid) = handlers.signed_in(request), _ids(request)
     name = request.query.get("name") or None
     if name is not None and (len(name) > 255 or any(c in name for c in '/\\"\r\n')):
         raise ValidationFailed.field("name", "must be a plain file name of at most 255 characters")
@@ -112,15 +96,15 @@ async def put_asset(request: web.Request) -> web.Response:
     if not data:
         raise ValidationFailed.field("asset", "must not be empty")
     ctype = request.headers.get("Content-Type") or "application/octet-stream"
-    async with tx(request) as conn:
-        row = await service.put_asset(conn, p, pid, bid, data, name, ctype)
-    return json_response(views.build(row, base_url(request)))
+    return await handlers.show(
+        request, views.build, lambda c: packaging.put_asset(c, p, pid, bid, data, name, ctype)
+    )
 
 
 async def get_asset(request: web.Request) -> web.Response:
-    pid, bid = _ids(request)
-    async with tx(request) as conn:
-        asset = await service.get_asset(conn, principal_of(request), pid, bid)
+    p, (pid, bid) = principal_of(request), _ids(request)
+    async with handlers.tx(request) as conn:
+        asset = await packaging.get_asset(conn, p, pid, bid)
     filename = asset["asset_name"] or f"build-{bid}-asset"
     return web.Response(
         body=asset["asset"],
@@ -134,155 +118,92 @@ async def get_asset(request: web.Request) -> web.Response:
 
 
 async def delete_asset(request: web.Request) -> web.Response:
-    p, (pid, bid) = signed_in(request), _ids(request)
-    async with tx(request) as conn:
-        await service.delete_asset(conn, p, pid, bid)
-    return web.Response(status=204)
+    p, (pid, bid) = handlers.signed_in(request), _ids(request)
+    return await handlers.no_content(request, lambda c: packaging.delete_asset(c, p, pid, bid))
 
 
-# --- packaging: one generic set of five handlers per kind ----------------------------------------
+# --- packaging: one set of five handlers, for each kind of record ------------------------------
 
-Render = Callable[[asyncpg.Record, str, str], dict[str, Any]]
+# A packaging view: the row, the public origin, and the path of what the record hangs under.
+RenderAt = Callable[[Record, str, str], dict[str, Any]]
 
 
 @dataclass(frozen=True)
-class Kind:
-    """A packaging resource: its wrapper, ids, models, view and service functions."""
+class Packaging(Generic[C, U]):
+    """The HTTP side of a kind of packaging record: its URL below the build (or below its
+    parent's record), its body models and its JSON shape (rendered below the parent's path)."""
 
-    wrapper: str
-    id_name: str
-    parent: str | None  # the path id of its parent below the build (tasks, parameters)
-    create_model: type[BaseModel]
-    update_model: type[BaseModel]
-    render: Render
-    sorts: tuple[str, ...]
-    create: Callable[..., Awaitable[asyncpg.Record]]
-    list: Callable[..., Awaitable[tuple[list[asyncpg.Record], int]]]
-    get: Callable[..., Awaitable[asyncpg.Record]]
-    update: Callable[..., Awaitable[asyncpg.Record]]
-    delete: Callable[..., Awaitable[None]]
+    kind: packaging.Kind[C, U]
+    create_model: type[C]
+    update_model: type[U]
+    render: RenderAt
 
-    def at(self, request: web.Request) -> tuple[service.Path, str]:
-        """Where the record sits, and the path of its parent for ``path``/``url``."""
+    @property
+    def noun(self) -> str:
+        return self.kind.noun
+
+    @property
+    def collection(self) -> str:
+        parent = self.kind.parent
+        above = f"{BUILD}/{parent.table}/{{{parent.noun}_id}}" if parent else BUILD
+        return f"{above}/{self.kind.table}"
+
+    @property
+    def item(self) -> str:
+        return f"{self.collection}/{{{self.noun}_id}}"
+
+    def _at(self, request: web.Request) -> tuple[packaging.Path, handlers.Render]:
+        """Where the record sits, and its view bound to the parent's path (for ``path``/``url``)."""
         pid, bid = _ids(request)
-        prefix = views.build_path(pid, bid)
-        parent_id = None
-        if self.parent is not None:
-            parent_id = path_id(request, self.parent)
-            segment = "configurations" if self.parent == "configuration_id" else "exposures"
-            prefix = f"{prefix}/{segment}/{parent_id}"
-        return service.Path(pid, bid, parent_id), prefix
+        prefix, parent_id, parent = views.build_path(pid, bid), None, self.kind.parent
+        if parent is not None:
+            parent_id = path_id(request, f"{parent.noun}_id")
+            prefix = f"{prefix}/{parent.table}/{parent_id}"
+        return packaging.Path(pid, bid, parent_id), lambda row, base: self.render(row, base, prefix)
+
+    def _id(self, request: web.Request) -> UUID:
+        return path_id(request, f"{self.noun}_id")
+
+    async def index(self, request: web.Request) -> web.Response:
+        (at, render), p = self._at(request), principal_of(request)
+        return await handlers.index(
+            request,
+            render,
+            lambda c, page: packaging.list_records(c, p, self.kind, at, page),
+            self.kind.sorts,
+            "created_at",
+        )
+
+    async def create(self, request: web.Request) -> web.Response:
+        body = await handlers.body(request, self.create_model, self.noun)
+        (at, render), p = self._at(request), principal_of(request)
+        return await handlers.create(
+            request, render, lambda c: packaging.create_record(c, p, self.kind, at, body)
+        )
+
+    async def show(self, request: web.Request) -> web.Response:
+        (at, render), p, rid = self._at(request), principal_of(request), self._id(request)
+        return await handlers.show(request, render, lambda c: packaging.get_record(c, p, self.kind, at, rid))
+
+    async def update(self, request: web.Request) -> web.Response:
+        body = await handlers.body(request, self.update_model, self.noun)
+        (at, render), p, rid = self._at(request), principal_of(request), self._id(request)
+        return await handlers.show(
+            request, render, lambda c: packaging.update_record(c, p, self.kind, at, rid, body)
+        )
+
+    async def delete(self, request: web.Request) -> web.Response:
+        p = handlers.signed_in(request)
+        (at, _), rid = self._at(request), self._id(request)
+        return await handlers.no_content(request, lambda c: packaging.delete_record(c, p, self.kind, at, rid))
 
 
-def handlers(kind: Kind) -> dict[str, Handler]:
-    """index, create, show, update and destroy for one packaging kind."""
-
-    async def index(request: web.Request) -> web.Response:
-        at, prefix = kind.at(request)
-        page = PageParams.parse(request.query, kind.sorts, "created_at")
-        async with tx(request) as conn:
-            rows, total = await kind.list(conn, principal_of(request), at, page)
-        base = base_url(request)
-        return json_response(page_envelope([kind.render(r, base, prefix) for r in rows], total, page))
-
-    async def create(request: web.Request) -> web.Response:
-        body = await read_body(request, kind.create_model, kind.wrapper)
-        at, prefix = kind.at(request)
-        async with tx(request) as conn:
-            row = await kind.create(conn, principal_of(request), at, body)
-        return created(kind.render(row, base_url(request), prefix))
-
-    async def show(request: web.Request) -> web.Response:
-        at, prefix = kind.at(request)
-        rid = path_id(request, kind.id_name)
-        async with tx(request) as conn:
-            row = await kind.get(conn, principal_of(request), at, rid)
-        return json_response(kind.render(row, base_url(request), prefix))
-
-    async def update(request: web.Request) -> web.Response:
-        body = await read_body(request, kind.update_model, kind.wrapper)
-        at, prefix = kind.at(request)
-        rid = path_id(request, kind.id_name)
-        async with tx(request) as conn:
-            row = await kind.update(conn, principal_of(request), at, rid, body)
-        return json_response(kind.render(row, base_url(request), prefix))
-
-    async def destroy(request: web.Request) -> web.Response:
-        p = signed_in(request)
-        at, _ = kind.at(request)
-        rid = path_id(request, kind.id_name)
-        async with tx(request) as conn:
-            await kind.delete(conn, p, at, rid)
-        return web.Response(status=204)
-
-    return {"index": index, "create": create, "show": show, "update": update, "destroy": destroy}
-
-
-def _kind(
-    name: str,
-    parent: str | None,
-    models_: tuple[type[BaseModel], type[BaseModel]],
-    render: Render,
-    sorts: tuple[str, ...],
-) -> Kind:
-    s: Any = service
-    return Kind(
-        wrapper=name,
-        id_name=f"{name}_id",
-        parent=parent,
-        create_model=models_[0],
-        update_model=models_[1],
-        render=render,
-        sorts=sorts,
-        create=getattr(s, f"create_{name}"),
-        list=getattr(s, f"list_{_plural(name)}"),
-        get=getattr(s, f"get_{name}"),
-        update=getattr(s, f"update_{name}"),
-        delete=getattr(s, f"delete_{name}"),
-    )
-
-
-def _plural(name: str) -> str:
-    return name[:-1] + "ies" if name.endswith("y") else name + "s"
-
-
-_NAMED = ("created_at", "updated_at", "name")
-CONFIGURATIONS = handlers(
-    _kind(
-        "configuration",
-        None,
-        (models.ConfigurationCreate, models.ConfigurationUpdate),
-        views.configuration,
-        (*_NAMED, "default"),
-    )
-)
-TASKS = handlers(
-    _kind("task", "configuration_id", (models.TaskCreate, models.TaskUpdate), views.task, _NAMED)
-)
-EXPOSURES = handlers(
-    _kind(
-        "exposure",
-        None,
-        (models.ExposureCreate, models.ExposureUpdate),
-        views.exposure,
-        ("created_at", "updated_at"),
-    )
-)
-PARAMETERS = handlers(
-    _kind(
-        "parameter",
-        "exposure_id",
-        (models.ParameterCreate, models.ParameterUpdate),
-        views.parameter,
-        (*_NAMED, "required"),
-    )
-)
-DEPENDENCIES = handlers(
-    _kind(
-        "dependency",
-        None,
-        (models.DependencyCreate, models.DependencyUpdate),
-        views.dependency,
-        (*_NAMED, "required"),
-    )
+PACKAGING: tuple[Packaging[Any, Any], ...] = (
+    Packaging(
+        packaging.CONFIGURATIONS, models.ConfigurationCreate, models.ConfigurationUpdate, views.configuration
+    ),
+    Packaging(packaging.TASKS, models.TaskCreate, models.TaskUpdate, views.task),
+    Packaging(packaging.EXPOSURES, models.ExposureCreate, models.ExposureUpdate, views.exposure),
+    Packaging(packaging.PARAMETERS, models.ParameterCreate, models.ParameterUpdate, views.parameter),
+    Packaging(packaging.DEPENDENCIES, models.DependencyCreate, models.DependencyUpdate, views.dependency),
 )

@@ -180,6 +180,10 @@ class TaskFields(Input):
         return value
 
 
+# A task's own fields, as stored, snapshotted for curation and merged on update.
+TASK_FIELDS = tuple(TaskFields.model_fields)
+
+
 class TaskCreate(TaskFields):
     READ_ONLY = TaskFields.READ_ONLY - {"id"}
     id: UUID | None = None
@@ -245,6 +249,9 @@ class DependencyFields(Input):
         if value and info.data.get("product_id") is None:
             raise ValueError("needs product_id: builds are pinned within a product")
         return value
+
+
+DEPENDENCY_FIELDS = tuple(DependencyFields.model_fields)
 
 
 class DependencyCreate(DependencyFields):

@@ -11,6 +11,11 @@ MOVING_VERSIONS = frozenset({"latest", "nightly"})
 # A draft, or a build curation sent back (rejected, changes requested, rejected
 # automatically by validation): it can be edited and submitted again (ADR 12).
 EDITABLE = frozenset({"draft", "rejected", "changes_requested", "auto_rejected"})
+# Curation's review states that put a build on the market, and those that take it off.
+PUBLISHING = frozenset({"approved", "published"})
+RETIRING = frozenset({"deprecated", "withdrawn", "recalled"})
+# Orders a caller may ask builds in ("version" is SemVer precedence; see store.py).
+BUILD_SORTS = ("version", "created_at", "published_at")
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 REGISTRY = re.compile(rf"{_LABEL}(?:\.{_LABEL})*(?::[0-9]{{1,5}})?")

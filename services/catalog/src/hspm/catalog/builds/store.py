@@ -36,7 +36,6 @@ _VERSION_ORDER = (
     'version_core {o}, (version_pre IS NULL) {o}, version_pre COLLATE "C" {o}, ordinal {o} NULLS FIRST, '
     "created_at {o}"
 )
-BUILD_SORTS = ("version", "created_at", "published_at")
 
 
 # --- builds --------------------------------------------------------------------------------
@@ -144,7 +143,46 @@ async def get_asset(conn: Conn, build_id: UUID) -> Record | None:
     )
 
 
-# --- configurations and tasks ---------------------------------------------------------------
+# --- packaging: configurations and tasks, exposures and parameters, dependencies -------------
+
+# Each packaging table, its columns, and the column naming what its rows hang under.
+PACKAGING = {
+    "configurations": (CONFIGURATION_COLS, "build_id"),
+    "tasks": (TASK_COLS, "configuration_id"),
+    "exposures": (EXPOSURE_COLS, "build_id"),
+    "parameters": (PARAMETER_COLS, "exposure_id"),
+    "dependencies": (DEPENDENCY_COLS, "build_id"),
+}
+
+
+async def insert_record(
+    conn: Conn, table: str, record_id: UUID, parent_id: UUID, fields: Mapping[str, Any]
+) -> Record:
+    """A row of a ``PACKAGING`` table under ``parent_id``; jsonb columns take plain lists and dicts."""
+    cols, parent = PACKAGING[table]
+    return await sql.insert(conn, table, cols, {"id": record_id, parent: parent_id, **fields})
+
+
+async def get_record(conn: Conn, table: str, record_id: UUID, parent_id: UUID) -> Record | None:
+    """The row if it hangs under ``parent_id``; None when missing or under something else."""
+    cols, parent = PACKAGING[table]
+    return await conn.fetchrow(
+        f"SELECT {cols} FROM {table} WHERE id = $1 AND {parent} = $2", record_id, parent_id
+    )
+
+
+async def list_records(conn: Conn, table: str, parent_id: UUID, page: PageParams) -> tuple[list[Record], int]:
+    cols, parent = PACKAGING[table]
+    return await sql.page(conn, table, cols, sql.Where().add(f"{parent} = {{}}", parent_id), page)
+
+
+async def update_record(conn: Conn, table: str, record_id: UUID, fields: Mapping[str, Any]) -> Record | None:
+    return await sql.update(conn, table, PACKAGING[table][0], record_id, fields)
+
+
+async def delete_record(conn: Conn, table: str, record_id: UUID) -> None:
+    """Children go with it: a configuration's tasks, an exposure's parameters."""
+    await sql.delete(conn, table, PACKAGING[table][0], record_id)
 
 
 async def insert_configuration(
@@ -153,9 +191,7 @@ async def insert_configuration(
     """``fields``: name, default. Setting ``default`` clears the build's other default first."""
     if fields.get("default"):
         await clear_default(conn, build_id, configuration_id)
-    return await sql.insert(
-        conn, "configurations", CONFIGURATION_COLS, {"id": configuration_id, "build_id": build_id, **fields}
-    )
+    return await insert_record(conn, "configurations", configuration_id, build_id, fields)
 
 
 async def clear_default(conn: Conn, build_id: UUID, keep: UUID) -> None:
@@ -167,50 +203,7 @@ async def clear_default(conn: Conn, build_id: UUID, keep: UUID) -> None:
     )
 
 
-async def get_configuration(conn: Conn, configuration_id: UUID) -> Record | None:
-    return await conn.fetchrow(
-        f"SELECT {CONFIGURATION_COLS} FROM configurations WHERE id = $1", configuration_id
-    )
-
-
-async def list_configurations(conn: Conn, build_id: UUID, page: PageParams) -> tuple[list[Record], int]:
-    return await sql.page(
-        conn, "configurations", CONFIGURATION_COLS, sql.Where().add("build_id = {}", build_id), page
-    )
-
-
-async def update_configuration(
-    conn: Conn, configuration_id: UUID, fields: Mapping[str, Any]
-) -> Record | None:
-    return await sql.update(conn, "configurations", CONFIGURATION_COLS, configuration_id, fields)
-
-
-async def delete_configuration(conn: Conn, configuration_id: UUID) -> Record | None:
-    return await sql.delete(conn, "configurations", CONFIGURATION_COLS, configuration_id)
-
-
-async def insert_task(conn: Conn, task_id: UUID, configuration_id: UUID, fields: Mapping[str, Any]) -> Record:
-    """``fields``: task columns; ``environment`` a list of plain dicts."""
-    return await sql.insert(
-        conn, "tasks", TASK_COLS, {"id": task_id, "configuration_id": configuration_id, **fields}
-    )
-
-
-async def get_task(conn: Conn, task_id: UUID) -> Record | None:
-    return await conn.fetchrow(f"SELECT {TASK_COLS} FROM tasks WHERE id = $1", task_id)
-
-
-async def list_tasks(conn: Conn, configuration_id: UUID, page: PageParams) -> tuple[list[Record], int]:
-    where = sql.Where().add("configuration_id = {}", configuration_id)
-    return await sql.page(conn, "tasks", TASK_COLS, where, page)
-
-
-async def update_task(conn: Conn, task_id: UUID, fields: Mapping[str, Any]) -> Record | None:
-    return await sql.update(conn, "tasks", TASK_COLS, task_id, fields)
-
-
-async def delete_task(conn: Conn, task_id: UUID) -> Record | None:
-    return await sql.delete(conn, "tasks", TASK_COLS, task_id)
+# What a submission snapshots for curation, in a stable order.
 
 
 async def tasks_of_build(conn: Conn, build_id: UUID) -> list[Record]:
@@ -231,30 +224,6 @@ async def configurations_of_build(conn: Conn, build_id: UUID) -> list[Record]:
     )
 
 
-# --- exposures and parameters -------------------------------------------------------------
-
-
-async def insert_exposure(conn: Conn, exposure_id: UUID, build_id: UUID, interface_id: UUID) -> Record:
-    fields = {"id": exposure_id, "build_id": build_id, "interface_id": interface_id}
-    return await sql.insert(conn, "exposures", EXPOSURE_COLS, fields)
-
-
-async def get_exposure(conn: Conn, exposure_id: UUID) -> Record | None:
-    return await conn.fetchrow(f"SELECT {EXPOSURE_COLS} FROM exposures WHERE id = $1", exposure_id)
-
-
-async def list_exposures(conn: Conn, build_id: UUID, page: PageParams) -> tuple[list[Record], int]:
-    return await sql.page(conn, "exposures", EXPOSURE_COLS, sql.Where().add("build_id = {}", build_id), page)
-
-
-async def update_exposure(conn: Conn, exposure_id: UUID, fields: Mapping[str, Any]) -> Record | None:
-    return await sql.update(conn, "exposures", EXPOSURE_COLS, exposure_id, fields)
-
-
-async def delete_exposure(conn: Conn, exposure_id: UUID) -> Record | None:
-    return await sql.delete(conn, "exposures", EXPOSURE_COLS, exposure_id)
-
-
 async def exposures_of_build(conn: Conn, build_id: UUID) -> list[Record]:
     """Each exposure with its interface and its parameter names (the submission snapshot)."""
     return list(
@@ -270,60 +239,7 @@ async def exposures_of_build(conn: Conn, build_id: UUID) -> list[Record]:
     )
 
 
-async def insert_parameter(
-    conn: Conn, parameter_id: UUID, exposure_id: UUID, fields: Mapping[str, Any]
-) -> Record:
-    """``fields``: name, required."""
-    return await sql.insert(
-        conn, "parameters", PARAMETER_COLS, {"id": parameter_id, "exposure_id": exposure_id, **fields}
-    )
-
-
-async def get_parameter(conn: Conn, parameter_id: UUID) -> Record | None:
-    return await conn.fetchrow(f"SELECT {PARAMETER_COLS} FROM parameters WHERE id = $1", parameter_id)
-
-
-async def list_parameters(conn: Conn, exposure_id: UUID, page: PageParams) -> tuple[list[Record], int]:
-    where = sql.Where().add("exposure_id = {}", exposure_id)
-    return await sql.page(conn, "parameters", PARAMETER_COLS, where, page)
-
-
-async def update_parameter(conn: Conn, parameter_id: UUID, fields: Mapping[str, Any]) -> Record | None:
-    return await sql.update(conn, "parameters", PARAMETER_COLS, parameter_id, fields)
-
-
-async def delete_parameter(conn: Conn, parameter_id: UUID) -> Record | None:
-    return await sql.delete(conn, "parameters", PARAMETER_COLS, parameter_id)
-
-
-# --- dependencies ------------------------------------------------------------------------
-
-
-async def insert_dependency(
-    conn: Conn, dependency_id: UUID, build_id: UUID, fields: Mapping[str, Any]
-) -> Record:
-    """``fields``: interface_id, product_id, build_ids, name, required, mappings."""
-    return await sql.insert(
-        conn, "dependencies", DEPENDENCY_COLS, {"id": dependency_id, "build_id": build_id, **fields}
-    )
-
-
-async def get_dependency(conn: Conn, dependency_id: UUID) -> Record | None:
-    return await conn.fetchrow(f"SELECT {DEPENDENCY_COLS} FROM dependencies WHERE id = $1", dependency_id)
-
-
-async def list_dependencies(conn: Conn, build_id: UUID, page: PageParams) -> tuple[list[Record], int]:
-    return await sql.page(
-        conn, "dependencies", DEPENDENCY_COLS, sql.Where().add("build_id = {}", build_id), page
-    )
-
-
-async def update_dependency(conn: Conn, dependency_id: UUID, fields: Mapping[str, Any]) -> Record | None:
-    return await sql.update(conn, "dependencies", DEPENDENCY_COLS, dependency_id, fields)
-
-
-async def delete_dependency(conn: Conn, dependency_id: UUID) -> Record | None:
-    return await sql.delete(conn, "dependencies", DEPENDENCY_COLS, dependency_id)
+# A dependency names a product (and maybe some of its builds) that must exist.
 
 
 async def product_exists(conn: Conn, product_id: UUID) -> bool:

@@ -8,9 +8,7 @@ import hashlib
 from aiohttp import web
 
 from hspm.catalog.marketplace import service, views
-from hspm.catalog.marketplace.schema import validate
-from hspm.catalog.web import base_url, tx
-from hspm.common.errors import Unauthorized
+from hspm.common import handlers
 from hspm.common.web import created, json_response, path_id, principal_of, query_bool
 from hspm.common.web.body import read_json
 
@@ -18,21 +16,19 @@ from hspm.common.web.body import read_json
 async def validate_document(request: web.Request) -> web.Response:
     """Anyone may ask, signed in or not: ISV pipelines check documents before submitting."""
     document = await read_json(request)
-    return json_response(validate(document).as_json())
+    return json_response(service.validate_document(document).as_json())
 
 
 async def import_build(request: web.Request) -> web.Response:
     """Create a build from the posted marketplace.json (201, with its warnings)."""
-    p = principal_of(request)
-    if p.is_anonymous:
-        raise Unauthorized("You are not authorized, sorry! Sign in first.")
+    p = handlers.signed_in(request)
     product_id = path_id(request, "product_id")
     document = await read_json(request)
     raw = await request.read()  # the same bytes read_json parsed (aiohttp keeps them)
     version = request.query.get("version") or None
-    async with tx(request) as conn:
+    async with handlers.tx(request) as conn:
         result = await service.import_build(conn, p, product_id, raw, document, version)
-    return created(views.imported(result.build, base_url(request), result.warnings))
+    return created(views.imported(result.build, handlers.base_url(request), result.warnings))
 
 
 async def marketplace_json(request: web.Request) -> web.Response:
@@ -41,10 +37,9 @@ async def marketplace_json(request: web.Request) -> web.Response:
     product_id = path_id(request, "product_id")
     build_id = path_id(request, "build_id")
     raw = query_bool(request, "raw") or False
-    async with tx(request) as conn:
-        body = await service.document_bytes(
-            conn, p, product_id, build_id, raw=raw, marketplace_url=base_url(request)
-        )
+    base = handlers.base_url(request)
+    async with handlers.tx(request) as conn:
+        body = await service.document_bytes(conn, p, product_id, build_id, raw=raw, marketplace_url=base)
     return _signed_bytes(request, body)
 
 

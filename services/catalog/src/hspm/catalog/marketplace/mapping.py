@@ -9,8 +9,9 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
+from hspm.catalog.marketplace.checks import Issue, is_uuid
 from hspm.catalog.marketplace.oci import ImageReference
-from hspm.catalog.marketplace.schema import Issue, image_of, is_uuid
+from hspm.catalog.marketplace.schema import image_of
 
 ENV_FIELDS = ("key", "description", "required", "default", "pattern")
 TASK_NUMBERS = ("memory_minimum", "memory_maximum", "instances_minimum", "instances_maximum")

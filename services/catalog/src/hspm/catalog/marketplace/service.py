@@ -5,17 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import asyncpg
 
-from hspm.catalog import access
-from hspm.catalog.builds import rules as build_rules
-from hspm.catalog.builds import service as builds
-from hspm.catalog.builds import store as build_store
+from hspm.catalog.builds.service import lifecycle as builds
 from hspm.catalog.marketplace import mapping, store
 from hspm.catalog.marketplace.canonical import canonical
-from hspm.catalog.marketplace.schema import Issue, Report, validate
+from hspm.catalog.marketplace.checks import Issue, Report
+from hspm.catalog.marketplace.schema import validate
+from hspm.catalog.products import service as products
 from hspm.common.auth import Principal
 from hspm.common.db import Conn
 from hspm.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -40,22 +39,35 @@ def invalid(errors: Sequence[Issue], warnings: Sequence[Issue] = ()) -> Validati
     return exc
 
 
+def validate_document(document: Any) -> Report:
+    """Every error and warning of a document; nothing is written, and anyone may ask."""
+    return validate(document)
+
+
 async def import_build(
     conn: Conn, p: Principal, product_id: UUID, raw: bytes, document: Any, version: str | None
 ) -> Imported:
     """Create a build from a document: nothing is written unless all of it is valid."""
-    await access.product_for_change(conn, p, product_id, "builds", "create")
+    await products.product_for_change(conn, p, product_id, "builds", "create")
     report = validate(document)
     if not report.valid:
         raise invalid(report.errors, report.warnings)
     plan = mapping.plan(document)
     version = _version(plan, version, report)
     await _check_references(conn, plan, product_id, report)
-    await _write(conn, plan, product_id, version, raw, canonical(document))
+    columns = {
+        "version": version,
+        "container_registry": plan.registry,
+        "container_repository": plan.image.repository,
+        "container_tag": plan.image.tag,
+        "image_digest": plan.image.digest,
+        "marketplace_raw": raw,
+        "marketplace_canonical": canonical(document),
+    }
     # The builds area owns the workflow: submitted, and BuildSubmitted with the snapshot.
-    await builds.submit(conn, plan.id)
-    build = await build_store.get_build(conn, plan.id)
-    assert build is not None
+    build = await builds.create_submitted(
+        conn, product_id, plan.id, columns, _configurations(plan), _recorded_dependencies(plan)
+    )
     return Imported(build, report.warnings + mapping.unrecorded(plan.dependencies))
 
 
@@ -98,53 +110,37 @@ async def _check_ids_free(conn: Conn, plan: mapping.BuildPlan) -> None:
         raise Conflict("A task or configuration id of this document belongs to another build.")
 
 
-async def _write(
-    conn: Conn, plan: mapping.BuildPlan, product_id: UUID, version: str, raw: bytes, canon: bytes
-) -> None:
-    core, pre = build_rules.parse_version(version) or ([], None)
-    fields = {
-        "version": version,
-        "version_core": core,
-        "version_pre": pre,
-        "container_registry": plan.registry,
-        "container_repository": plan.image.repository,
-        "container_tag": plan.image.tag,
-        "image_digest": plan.image.digest,
-        "marketplace_raw": raw,
-        "marketplace_canonical": canon,
-    }
-    try:
-        await build_store.insert_build(conn, plan.id, product_id, fields)
-    except asyncpg.UniqueViolationError as exc:
-        raise Conflict(f"This product already has a build with version {version!r}.") from exc
-    for config in plan.configurations:
-        await _write_configuration(conn, plan.id, config)
-    for dep in plan.dependencies:
-        if dep.product_id is not None or dep.interface_id is not None:
-            await build_store.insert_dependency(conn, uuid4(), plan.id, _dependency_fields(dep))
+def _configurations(plan: mapping.BuildPlan) -> list[builds.NewConfiguration]:
+    return [
+        builds.NewConfiguration(
+            c.id, c.name, c.default, [builds.NewTask(t.id, _task_columns(t)) for t in c.tasks]
+        )
+        for c in plan.configurations
+    ]
 
 
-async def _write_configuration(conn: Conn, build_id: UUID, config: mapping.ConfigurationRow) -> None:
-    await build_store.insert_configuration(
-        conn, config.id, build_id, {"name": config.name, "default": config.default}
-    )
-    for task in config.tasks:
-        fields: dict[str, Any] = {"name": task.name, **task.numbers}
-        fields |= {"options": task.options, "ports": task.ports, "cron": task.cron}
-        fields["environment"] = task.environment
-        await build_store.insert_task(conn, task.id, config.id, fields)
+def _task_columns(task: mapping.TaskRow) -> dict[str, Any]:
+    fields: dict[str, Any] = {"name": task.name, **task.numbers}
+    fields |= {"options": task.options, "ports": task.ports, "cron": task.cron}
+    fields["environment"] = task.environment
+    return fields
 
 
-def _dependency_fields(dep: mapping.DependencyRow) -> dict[str, Any]:
-    return {
-        "product_id": dep.product_id,
-        "build_ids": dep.build_ids,
-        "interface_id": dep.interface_id,
-        "name": dep.name,
-        "required": dep.required,
-        # jsonb holds the document's string as a JSON string; absent means none.
-        "mappings": dep.mappings if dep.mappings is not None else {},
-    }
+def _recorded_dependencies(plan: mapping.BuildPlan) -> list[dict[str, Any]]:
+    """Dependency rows for those naming a product or an interface; the rest stay in the document."""
+    return [
+        {
+            "product_id": dep.product_id,
+            "build_ids": dep.build_ids,
+            "interface_id": dep.interface_id,
+            "name": dep.name,
+            "required": dep.required,
+            # jsonb holds the document's string as a JSON string; absent means none.
+            "mappings": dep.mappings if dep.mappings is not None else {},
+        }
+        for dep in plan.dependencies
+        if dep.product_id is not None or dep.interface_id is not None
+    ]
 
 
 # --- export --------------------------------------------------------------------------------
@@ -154,7 +150,7 @@ async def document_bytes(
     conn: Conn, p: Principal, product_id: UUID, build_id: UUID, *, raw: bool, marketplace_url: str
 ) -> bytes:
     """The canonical document of a readable build, or the raw one for its owner and curators."""
-    product = await access.visible_product(conn, p, product_id)
+    product = await products.visible_product(conn, p, product_id)
     privileged = p.owns(product["user_id"]) or p.can("builds", "read")
     row = await store.build_document(conn, product_id, build_id, raw=raw and privileged)
     if row is None or not (privileged or row["published"]):

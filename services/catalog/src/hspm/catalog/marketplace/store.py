@@ -1,6 +1,6 @@
 """All SQL of the marketplace area: the checks before an import and reading a document.
 
-An import writes its build and packaging through the builds area's store functions.
+These only read; an import writes its build and packaging through the builds service.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from typing import Any
 import asyncpg
 
 from hspm.catalog.builds import views as builds
-from hspm.catalog.marketplace.schema import Issue
+from hspm.catalog.marketplace.checks import Issue
 
 
 def imported(row: asyncpg.Record, base: str, warnings: list[Issue]) -> dict[str, Any]:

@@ -1,35 +1,28 @@
-"""HTTP handlers of logos and screenshots: uploads, JSON, and the image streams."""
+"""HTTP handlers of logos and screenshots: uploads, JSON, and the image streams.
+
+Reading an upload includes decoding and resizing it (in a thread, before any
+transaction): a bad image is refused without taking a connection, let alone a row lock.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import AsyncIterator
-from datetime import datetime
-from typing import Any
 
 from aiohttp import BodyPartReader, web
-from asyncpg import Record
 
-from hspm.catalog.access import visible_product
 from hspm.catalog.keys import settings_key
-from hspm.catalog.media import images, models, service, store, views
-from hspm.catalog.web import base_url, tx
-from hspm.common.errors import NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType, ValidationFailed
-from hspm.common.web import (
-    PageParams,
-    created,
-    json_response,
-    page_envelope,
-    path_id,
-    principal_of,
-)
+from hspm.catalog.media import images, models, service, views
+from hspm.common import handlers
+from hspm.common.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from hspm.common.web import path_id, principal_of
 from hspm.common.web.body import parse_model, read_json
 
 CHUNK = 64 * 1024
 MAX_TEXT_PART = 4096
 MAX_PARTS = 10
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif", "application/octet-stream")
+LOGO_SORT = ("created_at",)
 
 
 # --- reading uploads --------------------------------------------------------------------
@@ -71,8 +64,7 @@ async def _multipart(request: web.Request, image_fields: tuple[str, ...], limit:
 
 async def _upload(request: web.Request, kind: str) -> models.Upload:
     """Image bytes and caption from multipart, a bare image body, or JSON (caption only)."""
-    if principal_of(request).is_anonymous:
-        raise Unauthorized("You are not authorized, sorry! Sign in first.")
+    handlers.signed_in(request)
     limit = request.app[settings_key].max_image_bytes
     ctype = request.content_type
     if ctype == "multipart/form-data":
@@ -101,6 +93,12 @@ def _caption(raw: str | None, required: bool) -> str | None:
         raise ValidationFailed.field("caption", "must be 1 to 500 characters") from exc
 
 
+async def _variants(request: web.Request, data: bytes, field: str) -> images.Variants:
+    """Validate and resize off the event loop: decoding a large image takes many ms."""
+    max_pixels = request.app[settings_key].max_image_pixels
+    return await asyncio.to_thread(images.variants, data, max_pixels, field)
+
+
 # --- serving images ---------------------------------------------------------------------
 
 
@@ -111,79 +109,45 @@ def _size(request: web.Request) -> str:
     return size
 
 
-def _etag(*parts: object) -> str:
-    return '"' + "-".join(str(p) for p in parts) + '"'
+def _cached(request: web.Request) -> frozenset[str]:
+    """The entity tags the client already holds (``If-None-Match``), weak or strong alike."""
+    header = request.headers.get("If-None-Match") or ""
+    return frozenset(t.strip().removeprefix("W/") for t in header.split(",") if t.strip())
 
 
-def _version(at: datetime) -> int:
-    return int(at.timestamp() * 1_000_000)
-
-
-def _fresh(request: web.Request, etag: str) -> bool:
-    """Does the client's If-None-Match already name this version?"""
-    header = request.headers.get("If-None-Match")
-    if not header:
-        return False
-    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
-    return "*" in tags or etag in tags
-
-
-def _image_response(
-    request: web.Request, body: bytes | None, ctype: str, etag: str, listed: bool
-) -> web.Response:
+async def _image_response(served: service.Served, size: str) -> web.Response:
     headers = {
-        "ETag": etag,
+        "ETag": served.etag,
         # Drafts are seen only by their owner and operators: never in a shared cache.
-        "Cache-Control": "public, max-age=300" if listed else "private, no-cache",
+        "Cache-Control": "public, max-age=300" if served.listed else "private, no-cache",
         "Content-Disposition": "inline",
     }
+    body = served.data
+    if served.placeholder is not None:
+        body = await asyncio.to_thread(images.placeholder, *served.placeholder, size)
     if body is None:
         return web.Response(status=304, headers=headers)
-    return web.Response(body=body, content_type=ctype, headers=headers)
+    return web.Response(body=body, content_type=served.content_type, headers=headers)
 
 
 async def logo_image(request: web.Request) -> web.Response:
     """GET /products/{id}/logo/{size}: the logo, or a generated placeholder."""
-    product_id, size = path_id(request, "product_id"), _size(request)
-    async with tx(request) as conn:
-        product = await visible_product(conn, principal_of(request), product_id)
-        row = await store.get_logo(conn, product_id)
-        if row is not None:
-            etag = _etag(row["id"], _version(row["updated_at"]), size)
-            fresh = _fresh(request, etag)
-            data = None if fresh else await store.image_bytes(conn, row["id"], size)
-            return _image_response(request, data, row["content_type"], etag, product["listed"])
-    # The placeholder depends only on the id and the name, so its tag is cheap to compute.
-    name_tag = hashlib.sha256(product["name"].encode()).hexdigest()[:12]
-    etag = _etag("placeholder", product_id, name_tag, size)
-    if _fresh(request, etag):
-        return _image_response(request, None, "image/png", etag, product["listed"])
-    data = await asyncio.to_thread(images.placeholder, product_id, product["name"], size)
-    return _image_response(request, data, "image/png", etag, product["listed"])
+    p, product_id, size = principal_of(request), path_id(request, "product_id"), _size(request)
+    async with handlers.tx(request) as conn:
+        served = await service.logo_image(conn, p, product_id, size, _cached(request))
+    return await _image_response(served, size)
 
 
 async def screenshot_image(request: web.Request) -> web.Response:
     """GET /products/{id}/screenshots/{id}/{size}."""
-    product_id, shot_id, size = (
-        path_id(request, "product_id"),
-        path_id(request, "screenshot_id"),
-        _size(request),
-    )
-    async with tx(request) as conn:
-        product = await visible_product(conn, principal_of(request), product_id)
-        row = await store.get_screenshot(conn, product_id, shot_id)
-        if row is None:
-            raise NotFound("Screenshot not found.")
-        etag = _etag(row["id"], _version(row["updated_at"]), size)
-        data = None if _fresh(request, etag) else await store.image_bytes(conn, row["id"], size)
-        return _image_response(request, data, row["content_type"], etag, product["listed"])
+    p, product_id = principal_of(request), path_id(request, "product_id")
+    shot_id, size = path_id(request, "screenshot_id"), _size(request)
+    async with handlers.tx(request) as conn:
+        served = await service.screenshot_image(conn, p, product_id, shot_id, size, _cached(request))
+    return await _image_response(served, size)
 
 
 # --- logos ------------------------------------------------------------------------------
-
-
-def _logo_json(request: web.Request, row: Record) -> dict[str, Any]:
-    return views.logo(row, base_url(request))
 
 
 async def put_logo(request: web.Request) -> web.Response:
@@ -192,58 +156,53 @@ async def put_logo(request: web.Request) -> web.Response:
     upload = await _upload(request, "logo")
     if upload.image is None:
         raise ValidationFailed.field("logo", "can't be blank")
-    v = await service.prepare(upload.image, request.app[settings_key].max_image_pixels, "logo")
-    async with tx(request) as conn:
-        row = await service.put_logo(conn, principal_of(request), product_id, v)
-    return json_response(_logo_json(request, row))
+    v = await _variants(request, upload.image, "logo")
+    p = principal_of(request)
+    return await handlers.show(request, views.logo, lambda c: service.put_logo(c, p, product_id, v))
 
 
 async def get_logo(request: web.Request) -> web.Response:
-    async with tx(request) as conn:
-        row = await service.logo(conn, principal_of(request), path_id(request, "product_id"))
-    return json_response(_logo_json(request, row))
+    p, product_id = principal_of(request), path_id(request, "product_id")
+    return await handlers.show(request, views.logo, lambda c: service.logo(c, p, product_id))
 
 
 async def delete_logo(request: web.Request) -> web.Response:
     """DELETE /products/{id}/logo: back to the placeholder; 200 with what was removed."""
-    p = principal_of(request)
-    if p.is_anonymous:
-        raise Unauthorized("You are not authorized, sorry! Sign in first.")
-    async with tx(request) as conn:
-        row = await service.delete_logo(conn, p, path_id(request, "product_id"))
-    return json_response(_logo_json(request, row))
+    p, product_id = handlers.signed_in(request), path_id(request, "product_id")
+    return await handlers.show(request, views.logo, lambda c: service.delete_logo(c, p, product_id))
 
 
 async def list_logos(request: web.Request) -> web.Response:
     """GET /products/{id}/logos: the spec's collection, zero or one item."""
-    params = PageParams.parse(request.query, ("created_at",), "created_at")
-    async with tx(request) as conn:
-        rows = await service.logos(conn, principal_of(request), path_id(request, "product_id"))
-    shown = rows if params.page == 1 else []
-    return json_response(page_envelope([_logo_json(request, r) for r in shown], len(rows), params))
+    p, product_id = principal_of(request), path_id(request, "product_id")
+    return await handlers.index(
+        request, views.logo, lambda c, page: service.logos(c, p, product_id, page), LOGO_SORT, "created_at"
+    )
 
 
 # --- screenshots ------------------------------------------------------------------------
 
 
-def _shot_json(request: web.Request, row: Record) -> dict[str, Any]:
-    return views.screenshot(row, base_url(request))
-
-
 async def list_screenshots(request: web.Request) -> web.Response:
-    params = PageParams.parse(request.query, models.SCREENSHOT_SORTS, "created_at")
-    async with tx(request) as conn:
-        rows, total = await service.screenshots(
-            conn, principal_of(request), path_id(request, "product_id"), params
-        )
-    return json_response(page_envelope([_shot_json(request, r) for r in rows], total, params))
+    p, product_id = principal_of(request), path_id(request, "product_id")
+    return await handlers.index(
+        request,
+        views.screenshot,
+        lambda c, page: service.screenshots(c, p, product_id, page),
+        models.SCREENSHOT_SORTS,
+        "created_at",
+    )
 
 
 async def show_screenshot(request: web.Request) -> web.Response:
-    product_id, shot_id = path_id(request, "product_id"), path_id(request, "screenshot_id")
-    async with tx(request) as conn:
-        row = await service.screenshot(conn, principal_of(request), product_id, shot_id)
-    return json_response(_shot_json(request, row))
+    p, product_id, shot_id = (
+        principal_of(request),
+        path_id(request, "product_id"),
+        path_id(request, "screenshot_id"),
+    )
+    return await handlers.show(
+        request, views.screenshot, lambda c: service.screenshot(c, p, product_id, shot_id)
+    )
 
 
 async def create_screenshot(request: web.Request) -> web.Response:
@@ -254,10 +213,11 @@ async def create_screenshot(request: web.Request) -> web.Response:
     assert caption is not None
     if upload.image is None:
         raise ValidationFailed.field("image", "can't be blank")
-    v = await service.prepare(upload.image, request.app[settings_key].max_image_pixels, "image")
-    async with tx(request) as conn:
-        row = await service.create_screenshot(conn, principal_of(request), product_id, caption, v)
-    return created(_shot_json(request, row))
+    v = await _variants(request, upload.image, "image")
+    p = principal_of(request)
+    return await handlers.create(
+        request, views.screenshot, lambda c: service.create_screenshot(c, p, product_id, caption, v)
+    )
 
 
 async def update_screenshot(request: web.Request) -> web.Response:
@@ -265,20 +225,19 @@ async def update_screenshot(request: web.Request) -> web.Response:
     product_id, shot_id = path_id(request, "product_id"), path_id(request, "screenshot_id")
     upload = await _upload(request, "screenshot")
     caption = _caption(upload.caption, required=False)
-    v = None
-    if upload.image is not None:
-        v = await service.prepare(upload.image, request.app[settings_key].max_image_pixels, "image")
-    async with tx(request) as conn:
-        row = await service.update_screenshot(conn, principal_of(request), product_id, shot_id, caption, v)
-    return json_response(_shot_json(request, row))
+    v = None if upload.image is None else await _variants(request, upload.image, "image")
+    p = principal_of(request)
+    return await handlers.show(
+        request,
+        views.screenshot,
+        lambda c: service.update_screenshot(c, p, product_id, shot_id, caption, v),
+    )
 
 
 async def delete_screenshot(request: web.Request) -> web.Response:
     """DELETE: 200 with the removed screenshot, as the reference server answers."""
-    p = principal_of(request)
-    if p.is_anonymous:
-        raise Unauthorized("You are not authorized, sorry! Sign in first.")
+    p = handlers.signed_in(request)
     product_id, shot_id = path_id(request, "product_id"), path_id(request, "screenshot_id")
-    async with tx(request) as conn:
-        row = await service.delete_screenshot(conn, p, product_id, shot_id)
-    return json_response(_shot_json(request, row))
+    return await handlers.show(
+        request, views.screenshot, lambda c: service.delete_screenshot(c, p, product_id, shot_id)
+    )

@@ -8,7 +8,7 @@ from asyncpg import Record
 
 from hspm.catalog.media.images import Variants
 from hspm.common.db import Conn
-from hspm.common.web import PageParams
+from hspm.common.paging import PageParams
 
 # Metadata only: the bytea columns are read one size at a time, when served.
 COLS = "id, product_id, kind, caption, content_type, width, height, created_at, updated_at"

@@ -5,63 +5,22 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from aiohttp import web
 
 from hspm.catalog.products import handlers as h
 from hspm.catalog.products import models as m
-from hspm.common.web import Api
+from hspm.common.web import PAGED, Api, Crud
 
 P = "/products/{product_id}"
-S = "/sub_products/{sub_product_id}"
-B = "/badges/{badge_id}"
-PAGED = ["page", "per_page", "sort", "order"]
 T_PRODUCTS, T_SUB, T_BADGES = "Products", "Sub-products", "Badges"
 
 
 def add_routes(api: Api, router: web.UrlDispatcher) -> None:
-    """Register this area's routes (one line each)."""
+    """Register this area's routes (one line, or one resource, each)."""
+    api.resource(router, PRODUCTS)
     a = api.route
-    a(
-        router,
-        "POST",
-        "/products",
-        h.create_product,
-        "Create a product",
-        tag=T_PRODUCTS,
-        request=m.ProductCreate,
-        status=201,
-        permission="products.create",
-    )
-    a(router, "GET", P, h.get_product, "Show a product (drafts: owner or products.read)", tag=T_PRODUCTS)
-    a(
-        router,
-        "PUT",
-        P,
-        h.update_product,
-        "Update a product (owner or products.update)",
-        tag=T_PRODUCTS,
-        request=m.ProductUpdate,
-        permission="products.update",
-    )
-    a(
-        router,
-        "PATCH",
-        P,
-        h.update_product,
-        "Update a product (owner or products.update)",
-        tag=T_PRODUCTS,
-        request=m.ProductUpdate,
-        permission="products.update",
-    )
-    a(
-        router,
-        "DELETE",
-        P,
-        h.delete_product,
-        "Delete a product and everything under it",
-        tag=T_PRODUCTS,
-        permission="products.delete",
-    )
     a(
         router,
         "POST",
@@ -81,6 +40,7 @@ def add_routes(api: Api, router: web.UrlDispatcher) -> None:
         tag=T_PRODUCTS,
         permission="products.publish",
     )
+    related = (*PAGED, "transitive")
     a(
         router,
         "GET",
@@ -88,7 +48,7 @@ def add_routes(api: Api, router: web.UrlDispatcher) -> None:
         h.list_children,
         "A product's visible sub-products",
         tag=T_SUB,
-        query=[*PAGED, "transitive"],
+        query=related,
     )
     a(
         router,
@@ -97,111 +57,87 @@ def add_routes(api: Api, router: web.UrlDispatcher) -> None:
         h.list_parents,
         "The visible products a product belongs to",
         tag=T_SUB,
-        query=[*PAGED, "transitive"],
+        query=related,
     )
-    a(
-        router,
-        "GET",
-        "/sub_products",
-        h.list_sub_products,
-        "List product links",
-        tag=T_SUB,
-        query=[*PAGED, "parent_id", "child_id"],
-    )
-    a(
-        router,
-        "POST",
-        "/sub_products",
-        h.create_sub_product,
-        "Link a child product to a parent",
-        tag=T_SUB,
-        request=m.SubProductCreate,
-        status=201,
-        permission="sub_products.create",
-    )
-    a(router, "GET", S, h.get_sub_product, "Show a product link", tag=T_SUB)
-    for method in ("PUT", "PATCH"):
-        a(
-            router,
-            method,
-            S,
-            h.update_sub_product,
-            "Move a product link",
-            tag=T_SUB,
-            request=m.SubProductUpdate,
-        )
-    a(
-        router,
-        "DELETE",
-        S,
-        h.delete_sub_product,
-        "Remove a product link",
-        tag=T_SUB,
-        status=204,
-        permission="sub_products.delete",
-    )
-    a(router, "GET", "/badges", h.list_badges, "List badges", tag=T_BADGES, query=PAGED)
-    a(
-        router,
-        "POST",
-        "/badges",
-        h.create_badge,
-        "Create a badge",
-        tag=T_BADGES,
-        request=m.BadgeCreate,
-        status=201,
-        permission="badges.create",
-    )
-    a(router, "GET", B, h.get_badge, "Show a badge", tag=T_BADGES)
-    a(
-        router,
-        "PUT",
-        B,
-        h.update_badge,
-        "Update a badge",
-        tag=T_BADGES,
-        request=m.BadgeUpdate,
-        permission="badges.update",
-    )
-    a(
-        router,
-        "PATCH",
-        B,
-        h.update_badge,
-        "Update a badge",
-        tag=T_BADGES,
-        request=m.BadgeUpdate,
-        permission="badges.update",
-    )
-    a(
-        router,
-        "DELETE",
-        B,
-        h.delete_badge,
-        "Delete a badge and its awards",
-        tag=T_BADGES,
-        status=204,
-        permission="badges.delete",
-    )
-    a(router, "GET", f"{P}/badges", h.list_awards, "Badges awarded to a product", tag=T_BADGES, query=PAGED)
-    a(
-        router,
-        "POST",
-        f"{P}/badges",
-        h.award_badge,
-        "Award a badge to a product",
-        tag=T_BADGES,
-        request=m.BadgeAward,
-        status=201,
-        permission="badges.award",
-    )
-    a(
-        router,
-        "DELETE",
-        f"{P}/badges/{{badge_id}}",
-        h.revoke_badge,
-        "Withdraw an awarded badge",
-        tag=T_BADGES,
-        status=204,
-        permission="badges.award",
-    )
+    api.resource(router, SUB_PRODUCTS)
+    api.resource(router, BADGES)
+    api.resource(router, AWARDS)
+
+
+# GET /products is the search area's index.
+PRODUCTS = Crud(
+    collection="/products",
+    item=P,
+    tag=T_PRODUCTS,
+    noun="product",
+    plural="products",
+    create=h.create_product,
+    show=h.get_product,
+    update=h.update_product,
+    delete=h.delete_product,
+    create_model=m.ProductCreate,
+    update_model=m.ProductUpdate,
+    # DELETE answers 200 with the product, as the reference server does.
+    delete_status=200,
+    permissions={"create": "products.create", "update": "products.update", "delete": "products.delete"},
+    summaries={
+        "show": "Show a product (drafts: owner or products.read)",
+        "update": "Update a product (owner or products.update)",
+        "delete": "Delete a product and everything under it",
+    },
+)
+# Moving a link needs no permission of its own: the service checks both ends' rights.
+SUB_PRODUCTS = Crud(
+    collection="/sub_products",
+    item="/sub_products/{sub_product_id}",
+    tag=T_SUB,
+    noun="product link",
+    plural="product links",
+    index=h.list_sub_products,
+    create=h.create_sub_product,
+    show=h.get_sub_product,
+    update=h.update_sub_product,
+    delete=h.delete_sub_product,
+    create_model=m.SubProductCreate,
+    update_model=m.SubProductUpdate,
+    query=(*PAGED, "parent_id", "child_id"),
+    permissions={"create": "sub_products.create", "delete": "sub_products.delete"},
+    summaries={
+        "create": "Link a child product to a parent",
+        "update": "Move a product link",
+        "delete": "Remove a product link",
+    },
+)
+# Badges and the awards of them are documented together.
+_badges = partial(Crud, tag=T_BADGES)
+BADGES = _badges(
+    collection="/badges",
+    item="/badges/{badge_id}",
+    noun="badge",
+    plural="badges",
+    index=h.list_badges,
+    create=h.create_badge,
+    show=h.get_badge,
+    update=h.update_badge,
+    delete=h.delete_badge,
+    create_model=m.BadgeCreate,
+    update_model=m.BadgeUpdate,
+    permissions={"create": "badges.create", "update": "badges.update", "delete": "badges.delete"},
+    summaries={"delete": "Delete a badge and its awards"},
+)
+AWARDS = _badges(
+    collection=f"{P}/badges",
+    item=f"{P}/badges/{{badge_id}}",
+    noun="awarded badge",
+    plural="awarded badges",
+    index=h.list_awards,
+    create=h.award_badge,
+    delete=h.revoke_badge,
+    create_model=m.BadgeAward,
+    permissions={"create": "badges.award", "delete": "badges.award"},
+    summaries={
+        "index": "Badges awarded to a product",
+        "create": "Award a badge to a product",
+        "delete": "Withdraw an awarded badge",
+    },
+)

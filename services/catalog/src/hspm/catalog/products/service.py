@@ -1,16 +1,24 @@
 """Rules of products, publication, sub-products, badges and awards.
 
+Who may see and change a product is decided here, for every catalog area: anonymous
+callers and customers see a product once it is listed (published and visible, with
+``published_at`` and ``visible_at`` set and not in the future); its owner and holders of
+``products.read`` also see drafts and embargoed products. A product that may not be seen
+answers 404, the same as a missing one, so ids cannot be probed. Changing a product (or
+what hangs under it: builds, media) takes its owner or the permission for that change.
+
 Every function runs inside the caller's transaction; events go to the outbox in it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
+import structlog
 
-from hspm.catalog import access
 from hspm.catalog.events import emit
 from hspm.catalog.products import models, store
 from hspm.common.auth import Principal
@@ -19,6 +27,7 @@ from hspm.common.errors import Forbidden, NotFound, ValidationFailed
 from hspm.common.events import catalog as ev
 from hspm.common.paging import PageParams
 
+log = structlog.get_logger(__name__)
 Record = asyncpg.Record
 Page = tuple[list[Record], int]
 
@@ -47,6 +56,44 @@ def _not_blank(fields: dict[str, Any], *names: str) -> None:
         raise ValidationFailed(dict.fromkeys(blank, ["can't be blank"]))
 
 
+# --- who may see and change a product -------------------------------------------------
+
+
+def sees_drafts(p: Principal) -> bool:
+    """Holders of ``products.read`` see every product, listed or not."""
+    return p.can("products", "read")
+
+
+def may_see(product: Record | Mapping[str, Any], p: Principal) -> bool:
+    """A listed product is public; a draft or embargoed one only to its owner and product readers."""
+    return bool(product["listed"]) or p.owns(product["user_id"]) or sees_drafts(p)
+
+
+def _seen(row: Record | None, p: Principal) -> Record:
+    """``row`` (with ``listed`` and ``user_id``) if this caller may see it; otherwise 404."""
+    if row is None or not may_see(row, p):
+        raise NotFound("Product not found.")
+    return row
+
+
+async def visible_product(conn: Conn, p: Principal, product_id: UUID, lock: bool = False) -> Record:
+    """The product (id, owner, name, ``listed``) if this caller may see it; otherwise 404.
+
+    ``lock`` takes its row lock, so changes under one product serialize.
+    """
+    return _seen(await store.product_access(conn, product_id, lock), p)
+
+
+async def product_for_change(conn: Conn, p: Principal, product_id: UUID, resource: str, verb: str) -> Record:
+    """The product, locked, if the caller may change ``resource`` under it (owner or permission).
+
+    An unseen product is 404 before any 403: its existence is not given away.
+    """
+    row = await visible_product(conn, p, product_id, lock=True)
+    p.require_or_owner(resource, verb, row["user_id"])
+    return row
+
+
 # --- products ------------------------------------------------------------------------
 
 
@@ -71,12 +118,12 @@ async def create_product(conn: Conn, p: Principal, body: models.ProductCreate) -
 
 async def get_product(conn: Conn, p: Principal, product_id: UUID) -> Record:
     # One query: the rendered row carries what the visibility rule needs.
-    return access.ensure_visible(await store.get_product(conn, product_id), p)
+    return _seen(await store.get_product(conn, product_id), p)
 
 
 async def update_product(conn: Conn, p: Principal, product_id: UUID, body: models.ProductUpdate) -> Record:
     """The owner edits; giving the product to someone else is a product manager's act."""
-    before = await access.product_for_change(conn, p, product_id, "products", "update")
+    before = await product_for_change(conn, p, product_id, "products", "update")
     fields = body.model_dump(exclude_unset=True)
     _not_blank(fields, "name", "user_id")
     if fields.get("description", "") is None:
@@ -93,7 +140,7 @@ async def update_product(conn: Conn, p: Principal, product_id: UUID, body: model
 
 
 async def delete_product(conn: Conn, p: Principal, product_id: UUID) -> Record:
-    await access.product_for_change(conn, p, product_id, "products", "delete")
+    await product_for_change(conn, p, product_id, "products", "delete")
     row = await store.delete_product(conn, product_id)
     assert row is not None
     await emit(conn, ev.ProductDeleted(product_id=product_id, owner_id=row["user_id"]))
@@ -110,7 +157,7 @@ async def delete_products_of(conn: Conn, user_id: UUID) -> int:
 
 async def publish_product(conn: Conn, p: Principal, product_id: UUID, body: models.Publication) -> Record:
     """Approve it; listed from ``visible_at`` on (a future one is an embargo)."""
-    await access.visible_product(conn, p, product_id)
+    await visible_product(conn, p, product_id)
     p.require("products", "publish")
     replace = "visible_at" in body.model_fields_set
     row = await store.publish(conn, product_id, replace, body.visible_at)
@@ -126,7 +173,7 @@ async def publish_product(conn: Conn, p: Principal, product_id: UUID, body: mode
 
 async def unpublish_product(conn: Conn, p: Principal, product_id: UUID) -> Record:
     """Back to draft: only its owner and product readers see it."""
-    await access.visible_product(conn, p, product_id)
+    await visible_product(conn, p, product_id)
     p.require("products", "publish")
     row = await store.unpublish(conn, product_id)
     assert row is not None
@@ -138,9 +185,9 @@ async def related_products(
     conn: Conn, p: Principal, product_id: UUID, children: bool, transitive: bool, page: PageParams
 ) -> Page:
     """Children or parents the caller may see, of a product the caller may see."""
-    await access.visible_product(conn, p, product_id)
+    await visible_product(conn, p, product_id)
     return await store.related_products(
-        conn, product_id, children, transitive, p.user_id, access.sees_drafts(p), page
+        conn, product_id, children, transitive, p.user_id, sees_drafts(p), page
     )
 
 
@@ -150,7 +197,7 @@ async def related_products(
 async def _end(conn: Conn, p: Principal, product_id: UUID, field: str) -> Record:
     """A product named in a body: unknown and unreadable are both "does not exist"."""
     try:
-        return await access.visible_product(conn, p, product_id)
+        return await visible_product(conn, p, product_id)
     except NotFound as exc:
         raise ValidationFailed.field(field, "does not exist") from exc
 
@@ -167,7 +214,7 @@ def _require_link_right(p: Principal, verb: str, parent: Record, child: Record) 
 async def list_sub_products(
     conn: Conn, p: Principal, parent_id: UUID | None, child_id: UUID | None, page: PageParams
 ) -> Page:
-    return await store.list_sub_products(conn, p.user_id, access.sees_drafts(p), parent_id, child_id, page)
+    return await store.list_sub_products(conn, p.user_id, sees_drafts(p), parent_id, child_id, page)
 
 
 async def _visible_link(conn: Conn, p: Principal, sub_id: UUID) -> tuple[Record, Record, Record]:
@@ -175,8 +222,8 @@ async def _visible_link(conn: Conn, p: Principal, sub_id: UUID) -> tuple[Record,
     if row is None:
         raise NotFound("Sub-product not found.")
     try:
-        parent = await access.visible_product(conn, p, row["parent_id"])
-        child = await access.visible_product(conn, p, row["child_id"])
+        parent = await visible_product(conn, p, row["parent_id"])
+        child = await visible_product(conn, p, row["child_id"])
     except NotFound as exc:
         raise NotFound("Sub-product not found.") from exc
     return row, parent, child
@@ -278,12 +325,12 @@ async def delete_badge(conn: Conn, p: Principal, badge_id: UUID) -> None:
 
 
 async def list_awards(conn: Conn, p: Principal, product_id: UUID, page: PageParams) -> Page:
-    await access.visible_product(conn, p, product_id)
+    await visible_product(conn, p, product_id)
     return await store.list_awards(conn, product_id, page)
 
 
 async def award_badge(conn: Conn, p: Principal, product_id: UUID, body: models.BadgeAward) -> Record:
-    await access.visible_product(conn, p, product_id)
+    await visible_product(conn, p, product_id)
     p.require("badges", "award")
     if await store.get_badge(conn, body.badge_id) is None:
         raise ValidationFailed.field("badge_id", "does not exist")
@@ -306,7 +353,25 @@ async def award_badge(conn: Conn, p: Principal, product_id: UUID, body: models.B
 
 
 async def revoke_badge(conn: Conn, p: Principal, product_id: UUID, badge_id: UUID) -> None:
-    await access.visible_product(conn, p, product_id)
+    await visible_product(conn, p, product_id)
     p.require("badges", "award")
     if not await store.delete_award(conn, product_id, badge_id):
         raise NotFound("This badge was not awarded to this product.")
+
+
+async def award_with_approval(
+    conn: Conn, product_id: UUID, badge_ids: Sequence[UUID], reason: str | None
+) -> None:
+    """The badges curation awarded with a build's approval; an award already there is kept.
+
+    Curation is trusted here (its decision arrives as an event, not a request), so no
+    permission is checked; a badge deleted meanwhile is logged and skipped.
+    """
+    for badge_id in badge_ids:
+        if await store.get_badge(conn, badge_id) is None:
+            log.warning("build.badge_unknown", badge_id=str(badge_id), product_id=str(product_id))
+            continue
+        if await store.get_award(conn, product_id, badge_id) is not None:
+            continue
+        fields = {"id": uuid4(), "badge_id": badge_id, "product_id": product_id, "reason": reason}
+        await store.insert_award(conn, fields)

@@ -1,7 +1,7 @@
 """All SQL of products, publication, sub-products, badges and awards.
 
 Product queries alias the table as ``p`` so ``PRODUCT_COLS`` (which computes ``listed``
-and the awarded ``badges``) and the access rules in ``hspm.catalog.access`` apply.
+and the awarded ``badges``) and the listing rule of ``hspm.catalog.listing`` apply.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from uuid import UUID
 
 import asyncpg
 
-from hspm.catalog.access import LISTED, LISTED_OR_OWNED
+from hspm.catalog.listing import LISTED, LISTED_OR_OWNED
 from hspm.common import sql
 from hspm.common.db import Conn
 from hspm.common.paging import PageParams
@@ -19,7 +19,7 @@ from hspm.common.paging import PageParams
 Record = asyncpg.Record
 
 PRODUCTS = "products AS p"
-# Every product as the API renders it; other areas may select these from PRODUCTS too.
+# Every product as the API renders it.
 PRODUCT_COLS = (
     "p.id, p.user_id, p.name, p.description, p.uri, p.support_url, p.mime_type, p.locale, "
     "p.external_id, p.published_at, p.visible_at, p.created_at, p.updated_at, "
@@ -48,6 +48,17 @@ def visible_to(where: sql.Where, user_id: UUID | None, drafts: bool, alias: str 
 
 
 # --- products ------------------------------------------------------------------------
+
+# What the visibility and ownership rules need, and no more: every area asks, on most requests.
+_ACCESS = (
+    f"SELECT p.id, p.user_id, p.name, p.published_at, p.visible_at, {LISTED} AS listed "
+    f"FROM {PRODUCTS} WHERE p.id = $1"
+)
+
+
+async def product_access(conn: Conn, product_id: UUID, lock: bool = False) -> Record | None:
+    """Owner, name and ``listed`` of a product; ``lock`` takes its row lock (FOR UPDATE)."""
+    return await conn.fetchrow(_ACCESS + " FOR UPDATE" if lock else _ACCESS, product_id)
 
 
 async def get_product(conn: Conn, product_id: UUID) -> Record | None:

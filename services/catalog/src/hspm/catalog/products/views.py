@@ -7,65 +7,42 @@ from typing import Any
 
 import asyncpg
 
-_PRODUCT_FIELDS = (
-    "id",
-    "name",
-    "description",
-    "external_id",
-    "locale",
-    "mime_type",
-    "user_id",
-    "uri",
-    "support_url",
-    "published_at",
-    "visible_at",
-    "created_at",
-    "updated_at",
-    "listed",
-    "badges",
+Row = asyncpg.Record | Mapping[str, Any]
+
+_PRODUCT = (
+    *("id", "name", "description", "external_id", "locale", "mime_type", "user_id", "uri", "support_url"),
+    *("published_at", "visible_at", "created_at", "updated_at", "listed", "badges"),
+)
+_SUB_PRODUCT = ("id", "parent_id", "child_id", "created_at", "updated_at")
+_BADGE = ("id", "name", "description", "created_at", "updated_at")
+# An awarded badge: the badge's own fields, plus who awarded it, when and why.
+_AWARD = (
+    *("id", "badge_id", "product_id", "name", "description", "reason", "awarded_by"),
+    *("created_at", "updated_at"),
 )
 LOGO_SIZES = ("small", "medium", "large")
 
 
-def _link(body: dict[str, Any], base: str, path: str) -> dict[str, Any]:
-    body["path"] = path
-    body["url"] = base + path
-    return body
+def _linked(row: Row, fields: tuple[str, ...], base: str, path: str, **extra: Any) -> dict[str, Any]:
+    """The named fields of ``row`` and ``extra``, then the spec's ``path`` and absolute ``url``."""
+    return {k: row[k] for k in fields} | extra | {"path": path, "url": base + path}
 
 
-def product(row: asyncpg.Record | Mapping[str, Any], base: str) -> dict[str, Any]:
+def product(row: Row, base: str) -> dict[str, Any]:
     """A row selected with ``store.PRODUCT_COLS``; logos always exist (a placeholder if none)."""
     path = f"/products/{row['id']}"
-    body = {k: row[k] for k in _PRODUCT_FIELDS}
-    body["logo"] = {size: f"{base}{path}/logo/{size}" for size in LOGO_SIZES}
-    return _link(body, base, path)
+    logo = {size: f"{base}{path}/logo/{size}" for size in LOGO_SIZES}
+    return _linked(row, _PRODUCT, base, path, logo=logo)
 
 
-def sub_product(row: asyncpg.Record, base: str) -> dict[str, Any]:
-    body = {k: row[k] for k in ("id", "parent_id", "child_id", "created_at", "updated_at")}
-    return _link(body, base, f"/sub_products/{row['id']}")
+def sub_product(row: Row, base: str) -> dict[str, Any]:
+    return _linked(row, _SUB_PRODUCT, base, f"/sub_products/{row['id']}")
 
 
-def badge(row: asyncpg.Record, base: str) -> dict[str, Any]:
-    body = {k: row[k] for k in ("id", "name", "description", "created_at", "updated_at")}
-    return _link(body, base, f"/badges/{row['id']}")
+def badge(row: Row, base: str) -> dict[str, Any]:
+    return _linked(row, _BADGE, base, f"/badges/{row['id']}")
 
 
-def award(row: asyncpg.Record, base: str) -> dict[str, Any]:
-    """An awarded badge: the badge's own fields plus who awarded it, when and why."""
-    body = {
-        k: row[k]
-        for k in (
-            "id",
-            "badge_id",
-            "product_id",
-            "name",
-            "description",
-            "reason",
-            "awarded_by",
-            "created_at",
-            "updated_at",
-        )
-    }
-    body["badge_url"] = f"{base}/badges/{row['badge_id']}"
-    return _link(body, base, f"/products/{row['product_id']}/badges/{row['badge_id']}")
+def award(row: Row, base: str) -> dict[str, Any]:
+    path = f"/products/{row['product_id']}/badges/{row['badge_id']}"
+    return _linked(row, _AWARD, base, path, badge_url=f"{base}/badges/{row['badge_id']}")

@@ -1,24 +1,15 @@
-"""HTTP handlers of the product index and search: parse, query, render."""
+"""HTTP handlers of the product index and search: parse the filters, one service call, render."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from aiohttp import web
 
-from hspm.catalog.search import models, service, store, views
-from hspm.catalog.web import base_url, tx
-from hspm.common.db import Conn
+from hspm.catalog.search import models, rules, service, views
+from hspm.common import handlers
 from hspm.common.errors import ValidationFailed
-from hspm.common.web import (
-    json_response,
-    page_envelope,
-    principal_of,
-    query_bool,
-    query_list,
-    query_uuid,
-)
+from hspm.common.web import json_response, principal_of, query_bool, query_list, query_uuid
 from hspm.common.web.body import parse_model, read_json
 
 
@@ -33,7 +24,7 @@ def _index_query(request: web.Request, sortable: tuple[str, ...]) -> models.Sear
     """Filters from the query string (the index, and the RI's way of calling search)."""
     text = _text(request, "text")
     return models.SearchQuery(
-        page=service.page_params(request.query, sortable, has_text=bool(text)),
+        page=rules.page_params(request.query, sortable, has_text=bool(text)),
         text=text,
         name=_text(request, "name"),
         mime_types=tuple(query_list(request, "mime_type")),
@@ -45,19 +36,11 @@ def _index_query(request: web.Request, sortable: tuple[str, ...]) -> models.Sear
     )
 
 
-async def _render(
-    request: web.Request, conn: Conn, q: models.SearchQuery, facets: tuple[str, ...]
-) -> dict[str, Any]:
-    viewer = models.Viewer.of(principal_of(request))
-    rows, total = await store.search_products(conn, q, viewer)
-    base = base_url(request)
-    body = page_envelope([views.product(r, base) for r in rows], total, q.page)
-    body.update(page=q.page.page, sort=q.page.sort, order=q.page.order.lower())
-    if facets:
-        body["facets"] = {
-            name: views.facet(name, await store.facet_counts(conn, q, viewer, name)) for name in facets
-        }
-    return body
+async def _answer(request: web.Request, q: models.SearchQuery, facets: tuple[str, ...]) -> web.Response:
+    p = principal_of(request)
+    async with handlers.tx(request) as conn:
+        results = await service.search(conn, p, q, facets)
+    return json_response(views.results(results, q.page, handlers.base_url(request)))
 
 
 def _facets_query(request: web.Request) -> tuple[str, ...]:
@@ -66,9 +49,9 @@ def _facets_query(request: web.Request) -> tuple[str, ...]:
     if raw.lower() in ("", "false", "0"):
         return ()
     if raw.lower() in ("true", "1"):
-        return service.FACETS
+        return rules.FACETS
     names = tuple(n.strip() for n in raw.split(",") if n.strip())
-    unknown = [n for n in names if n not in service.FACETS]
+    unknown = [n for n in names if n not in rules.FACETS]
     if unknown:
         raise ValidationFailed.field("facets", f"unknown facets: {', '.join(unknown)}")
     return names
@@ -76,19 +59,13 @@ def _facets_query(request: web.Request) -> tuple[str, ...]:
 
 async def index(request: web.Request) -> web.Response:
     """GET /products: what this caller may see, filtered, sorted and paginated."""
-    q = _index_query(request, models.INDEX_SORTS)
-    async with tx(request) as conn:
-        return json_response(await _render(request, conn, q, facets=_facets_query(request)))
+    return await _answer(request, _index_query(request, models.INDEX_SORTS), _facets_query(request))
 
 
 def _merged(request: web.Request, body: models.SearchBody) -> Mapping[str, str]:
     """Body fields over query parameters, as strings, for the shared paging parser."""
-    merged = dict(request.query)
-    for key in ("sort", "order", "page", "per_page"):
-        value = getattr(body, key)
-        if value is not None:
-            merged[key] = str(value)
-    return merged
+    given = {"sort": body.sort, "order": body.order, "page": body.page, "per_page": body.per_page}
+    return dict(request.query) | {key: str(value) for key, value in given.items() if value is not None}
 
 
 async def _search_body(request: web.Request) -> models.SearchBody:
@@ -104,7 +81,7 @@ async def search(request: web.Request) -> web.Response:
     params = _index_query(request, models.SEARCH_SORTS)
     text = body.text if body.text is not None else params.text
     q = models.SearchQuery(
-        page=service.page_params(_merged(request, body), models.SEARCH_SORTS, has_text=bool(text)),
+        page=rules.page_params(_merged(request, body), models.SEARCH_SORTS, has_text=bool(text)),
         text=text,
         name=body.name if body.name is not None else params.name,
         mime_types=tuple(body.mime_type) if body.mime_type is not None else params.mime_types,
@@ -114,6 +91,5 @@ async def search(request: web.Request) -> web.Response:
         badge_id=body.badge_id or params.badge_id,
         published=body.published if body.published is not None else params.published,
     )
-    facets = service.FACETS if body.facets is True else tuple(body.facets or ()) or _facets_query(request)
-    async with tx(request) as conn:
-        return json_response(await _render(request, conn, q, facets=facets))
+    facets = rules.FACETS if body.facets is True else tuple(body.facets or ()) or _facets_query(request)
+    return await _answer(request, q, facets)

@@ -8,9 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from hspm.catalog.access import sees_drafts
-from hspm.common.auth import Principal
-from hspm.common.web import PageParams
+from hspm.common.paging import PageParams
 
 # Sort keys a caller may name, mapped to SQL in store.py (never interpolated from input).
 INDEX_SORTS = ("name", "created_at", "updated_at", "published_at")
@@ -20,14 +18,10 @@ MAX_TEXT = 200
 
 @dataclass(frozen=True)
 class Viewer:
-    """Who is looking: decides which products and builds count."""
+    """Who is looking: decides which products and builds count (``service.viewer``)."""
 
     user_id: UUID | None = None
     sees_drafts: bool = False
-
-    @classmethod
-    def of(cls, p: Principal) -> Viewer:
-        return cls(user_id=p.user_id, sees_drafts=sees_drafts(p))
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ from aiohttp import web
 
 from hspm.catalog.search import handlers as h
 from hspm.catalog.search import models as m
-from hspm.common.web import Api
+from hspm.common.web import PAGED, Api
 
-FILTERS = [
+FILTERS = (
     "user_id",
     "mime_type",
     "license_id",
@@ -18,8 +18,8 @@ FILTERS = [
     "text",
     "published",
     "facets",
-]
-PAGED = ["page", "per_page", "sort", "order"]
+)
+QUERY = (*PAGED, *FILTERS)
 
 
 def add_routes(api: Api, router: web.UrlDispatcher) -> None:
@@ -31,7 +31,7 @@ def add_routes(api: Api, router: web.UrlDispatcher) -> None:
         h.index,
         "Products this caller may see",
         tag="Search",
-        query=PAGED + FILTERS,
+        query=QUERY,
     )
     api.route(
         router,
@@ -41,5 +41,5 @@ def add_routes(api: Api, router: web.UrlDispatcher) -> None:
         "Full-text product search with facets",
         tag="Search",
         request=m.SearchBody,
-        query=PAGED + FILTERS,
+        query=QUERY,
     )

@@ -1,37 +1,39 @@
-"""Pure rules of the product index and search: query text, defaults, facet names."""
+"""The product index and search: what this caller may see, filtered, ranked and counted.
+
+Visibility is the products area's rule (``products.service.sees_drafts``), applied by
+the store to the page, the total and every facet alike.
+"""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from hspm.common.web import PageParams
+from asyncpg import Record
 
-# Words only: whatever else a caller types (quotes, '&', '|', '!', ':', parentheses) is
-# tsquery syntax and would either fail to parse or change the query's meaning.
-_WORD = re.compile(r"\w+", re.UNICODE)
-MAX_TERMS = 12
-MAX_TERM_LENGTH = 64
-FACETS = ("mime_type", "interface", "badge", "license")
+from hspm.catalog.products import service as products
+from hspm.catalog.search import store
+from hspm.catalog.search.models import SearchQuery, Viewer
+from hspm.common.auth import Principal
+from hspm.common.db import Conn
 
 
-def prefix_tsquery(text: str | None) -> str | None:
-    """``'fhir serv'`` → ``'fhir:* & serv:*'``; None when the text holds no word at all."""
-    if not text:
-        return None
-    terms: list[str] = []
-    for word in _WORD.findall(text.lower()):
-        word = word.strip("_")[:MAX_TERM_LENGTH]
-        if word and word not in terms:
-            terms.append(word)
-    if not terms:
-        return None
-    return " & ".join(f"{t}:*" for t in terms[:MAX_TERMS])
+@dataclass(frozen=True)
+class Results:
+    """One page of products, the total, and the counts of each facet asked for."""
+
+    rows: list[Record]
+    total: int
+    facets: dict[str, list[Record]] = field(default_factory=dict)
 
 
-def page_params(query: Mapping[str, str], sortable: tuple[str, ...], has_text: bool) -> PageParams:
-    """Relevance (best first) when there is text to rank by, else name A→Z."""
-    default_sort = "relevance" if has_text and "relevance" in sortable else "name"
-    sort = query.get("sort") or default_sort
-    default_order = "desc" if sort == "relevance" else "asc"
-    return PageParams.parse(query, sortable, default_sort, default_order)
+def viewer(p: Principal) -> Viewer:
+    """Who is looking decides which products (and which of their builds) count."""
+    return Viewer(user_id=p.user_id, sees_drafts=products.sees_drafts(p))
+
+
+async def search(conn: Conn, p: Principal, query: SearchQuery, facets: tuple[str, ...]) -> Results:
+    """``GET /products`` and ``POST /products/search`` alike; each facet is one more query."""
+    who = viewer(p)
+    rows, total = await store.search_products(conn, query, who)
+    counts = {name: await store.facet_counts(conn, query, who, name) for name in facets}
+    return Results(rows, total, counts)

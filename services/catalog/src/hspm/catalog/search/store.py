@@ -13,9 +13,9 @@ from typing import Any
 
 from asyncpg import Record
 
-from hspm.catalog.access import LISTED, LISTED_OR_OWNED
+from hspm.catalog.listing import LISTED, LISTED_OR_OWNED
 from hspm.catalog.search.models import SearchQuery, Viewer
-from hspm.catalog.search.service import prefix_tsquery
+from hspm.catalog.search.rules import prefix_tsquery
 from hspm.common.db import Conn
 from hspm.common.sql import Where, like_pattern
 
@@ -146,9 +146,7 @@ async def search_products(conn: Conn, query: SearchQuery, viewer: Viewer) -> tup
     # The page is cut first, so badges are only looked up for the rows returned; the
     # window count rides along, saving a second pass over the matches.
     sql = f"""
-        SELECT p.*,
-               (p.published_at IS NOT NULL AND p.published_at <= now()
-                AND p.visible_at IS NOT NULL AND p.visible_at <= now()) AS listed,
+        SELECT p.*, {LISTED} AS listed,
                ARRAY(SELECT b.id FROM badge_awards a JOIN badges b ON b.id = a.badge_id
                      WHERE a.product_id = p.id ORDER BY b.name) AS badge_ids,
                ARRAY(SELECT b.name FROM badge_awards a JOIN badges b ON b.id = a.badge_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hspm.catalog.search.service import MAX_TERMS, page_params, prefix_tsquery
+from hspm.catalog.search.rules import MAX_TERMS, page_params, prefix_tsquery
 from hspm.common.errors import ValidationFailed
 
 
