@@ -46,7 +46,8 @@ def main(root: Path) -> None:
     print(f"files over {LIMIT} lines: {len(over)}")
     for n, p in over:
         print(f"  {n:5d} {p.relative_to(root)}")
-    print(f"functions: {len(lengths)}, length median {statistics.median(lengths):.0f}, p90 {p90:.0f}, max {lengths[-1]}")
+    median = statistics.median(lengths)
+    print(f"functions: {len(lengths)}, length median {median:.0f}, p90 {p90:.0f}, max {lengths[-1]}")
     print(f"import contracts: {contracts}")
 
 

@@ -37,10 +37,11 @@ from yarl import URL
 
 from hspm.common import permissions
 from hspm.common.auth import Principal, service_principal
-from hspm.common.testing import TEST_INTERNAL_SECRET, as_headers, unique, user
+from hspm.common.testing import TEST_INTERNAL_SECRET, unique, user
+from hspm.common.testing.client import Reply, ServiceClient
 from hspm.identity.app import create_app
 from hspm.identity.config import Settings
-from hspm.identity.tokens import generate_private_key_pem
+from hspm.identity.signing import generate_private_key_pem
 
 PUBLIC_URL = "http://marketplace.test"
 
@@ -49,34 +50,11 @@ ISV = UUID("00000000-0000-4000-8000-000000000003")
 CUSTOMER = UUID("00000000-0000-4000-8000-000000000004")
 AUDITOR = UUID("00000000-0000-4000-8000-000000000005")
 
-_NO_BODY = object()
-
 
 @dataclass
-class Reply:
-    """One response, read eagerly so tests can assert on it without awaiting again."""
-
-    status: int
-    body: Any
-    headers: Any
-    content_type: str
-
-    def __repr__(self) -> str:  # shown by pytest when an assertion fails
-        return f"Reply({self.status}, {self.body!r})"
-
-    @property
-    def errors(self) -> dict[str, list[str]]:
-        """The 422 problem's per-field errors."""
-        assert isinstance(self.body, dict), self
-        errors: dict[str, list[str]] = self.body.get("errors", {})
-        return errors
-
-
-@dataclass
-class Identity:
+class Identity(ServiceClient):
     """The running identity service and what its tests need around it."""
 
-    client: TestClient
     dsn: str
     signing_key: str
     role_keys: dict[UUID, frozenset[str]]
@@ -119,54 +97,6 @@ class Identity:
     def as_user(self, user_id: UUID | str, keys: frozenset[str] | set[str] | None = None) -> Principal:
         """A real user's principal; by default with the Customer role's keys."""
         return user(self.role_keys[CUSTOMER] if keys is None else keys, user_id=UUID(str(user_id)))
-
-    # --- HTTP ----------------------------------------------------------------------------
-
-    async def request(
-        self,
-        method: str,
-        path: str,
-        who: Principal | None = None,
-        json: Any = _NO_BODY,
-        *,
-        data: bytes | str | None = None,
-        headers: dict[str, str] | None = None,
-        params: dict[str, str] | None = None,
-    ) -> Reply:
-        hdrs = dict(headers or {})
-        if who is not None:
-            hdrs.update(as_headers(who))
-        kw: dict[str, Any] = {"headers": hdrs, "allow_redirects": False}
-        if params is not None:
-            kw["params"] = params
-        if json is not _NO_BODY:
-            kw["data"] = orjson.dumps(json)
-            hdrs.setdefault("Content-Type", "application/json")
-        elif data is not None:
-            kw["data"] = data
-        async with self.client.request(method, path, **kw) as resp:
-            raw = await resp.read()
-            body: Any = None
-            if raw and "json" in resp.content_type:
-                body = orjson.loads(raw)
-            elif raw:
-                body = raw.decode(errors="replace")
-            return Reply(resp.status, body, resp.headers, resp.content_type)
-
-    async def get(self, path: str, who: Principal | None = None, **kw: Any) -> Reply:
-        return await self.request("GET", path, who, **kw)
-
-    async def post(self, path: str, who: Principal | None = None, json: Any = _NO_BODY, **kw: Any) -> Reply:
-        return await self.request("POST", path, who, json, **kw)
-
-    async def put(self, path: str, who: Principal | None = None, json: Any = _NO_BODY, **kw: Any) -> Reply:
-        return await self.request("PUT", path, who, json, **kw)
-
-    async def patch(self, path: str, who: Principal | None = None, json: Any = _NO_BODY, **kw: Any) -> Reply:
-        return await self.request("PATCH", path, who, json, **kw)
-
-    async def delete(self, path: str, who: Principal | None = None, **kw: Any) -> Reply:
-        return await self.request("DELETE", path, who, **kw)
 
     # --- building blocks through the API --------------------------------------------------
 
@@ -458,16 +388,26 @@ class FakeIdP:
     html_from: set[str] = field(default_factory=set)
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     token_requests: list[dict[str, str]] = field(default_factory=list)
+    # Run while each request is being answered (what is the caller doing meanwhile?).
+    probe: Callable[[], Awaitable[Any]] | None = None
+    probed: list[Any] = field(default_factory=list)
 
     def sign(self, claims: dict[str, Any]) -> str:
         return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": self.kid})
 
     def app(self) -> web.Application:
-        app = web.Application()
+        app = web.Application(middlewares=[self._probing])
         app.router.add_get("/.well-known/openid-configuration", self._discovery)
         app.router.add_get("/jwks", self._jwks)
         app.router.add_post("/token", self._token)
         return app
+
+    @web.middleware
+    async def _probing(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if self.probe is not None:
+            self.probed.append(await self.probe())
+        response: web.StreamResponse = await handler(request)
+        return response
 
     @staticmethod
     def _html(status: int) -> web.Response:

@@ -16,8 +16,6 @@ import orjson
 import pytest
 import pytest_asyncio
 
-pytestmark = pytest.mark.integration
-
 PERSONAS = ("anonymous", "customer", "isv", "auditor", "operator")
 OK, GONE, DENY = 200, 404, 403
 

@@ -11,8 +11,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from hspm.common import permissions
 
-pytestmark = pytest.mark.integration
-
 PUBLIC_URL = "http://marketplace.test"
 ADMINISTRATOR_ROLE = "00000000-0000-4000-8000-000000000001"
 CUSTOMER_ROLE = "00000000-0000-4000-8000-000000000004"

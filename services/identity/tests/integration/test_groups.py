@@ -6,8 +6,6 @@ from uuid import UUID, uuid4
 
 import pytest
 
-pytestmark = pytest.mark.integration
-
 PUBLIC_URL = "http://marketplace.test"
 CUSTOMER_ROLE = "00000000-0000-4000-8000-000000000004"
 

@@ -8,8 +8,6 @@ import pytest
 
 from hspm.common.auth import Principal
 
-pytestmark = pytest.mark.integration
-
 
 def scoped(user_id: str, scopes: set[str], permissions: set[str] | None = None) -> Principal:
     """A principal as the gateway asserts it for an API token with ``scopes``."""

@@ -7,8 +7,6 @@ from uuid import uuid4
 import jwt
 import pytest
 
-pytestmark = pytest.mark.integration
-
 PUBLIC_URL = "http://marketplace.test"
 PUBLIC_FIELDS = {"id", "name", "issuer", "enabled", "redirect_url", "path", "url"}
 ADMIN_FIELDS = PUBLIC_FIELDS | {

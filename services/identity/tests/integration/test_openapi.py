@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from openapi_spec_validator import validate
-
-pytestmark = pytest.mark.integration
 
 # Served by the base app for operators and probes, not part of the API.
 PLUMBING = {"/healthz", "/readyz", "/metrics", "/openapi.json"}

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-pytestmark = pytest.mark.integration
-
 ENVELOPE = {"results", "total_entries", "total_pages", "current_page", "previous_page", "next_page"}
 CUSTOMER_ROLE = "00000000-0000-4000-8000-000000000004"
 

@@ -7,8 +7,6 @@ from uuid import uuid4
 
 import pytest
 
-pytestmark = pytest.mark.integration
-
 PUBLIC_URL = "http://marketplace.test"
 # What a client echoing a rendered resource back sends along; never taken from input.
 SERVER_FIELDS = {

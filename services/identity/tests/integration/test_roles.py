@@ -8,8 +8,6 @@ import pytest
 
 from hspm.common import permissions
 
-pytestmark = pytest.mark.integration
-
 PUBLIC_URL = "http://marketplace.test"
 ADMINISTRATOR_ROLE = "00000000-0000-4000-8000-000000000001"
 OPERATOR_ROLE = "00000000-0000-4000-8000-000000000002"

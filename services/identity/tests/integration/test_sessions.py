@@ -13,8 +13,6 @@ from yarl import URL
 from hspm.common import permissions
 from hspm.common.auth import Principal, service_principal
 
-pytestmark = pytest.mark.integration
-
 PUBLIC_URL = "http://marketplace.test"
 CUSTOMER_ROLE = "00000000-0000-4000-8000-000000000004"
 STATUS_KEYS = {"message", "product", "database"}
@@ -77,6 +75,20 @@ class TestOidcLogin:
         assert first["sid"] != second["sid"]
         listed = await identity.get("/users", identity.admin)
         assert [u["name"] for u in listed.body["results"]] == ["New Name"]
+
+    async def test_no_transaction_stays_open_while_the_idp_is_called(self, identity, oidc):
+        # Discovery, keys and the code exchange can each take seconds: a transaction held
+        # across them would hold its locks and its pooled connection as long.
+        db = await identity.db()
+        oidc.fake.probe = lambda: db.fetchval(
+            """SELECT count(*) FROM pg_stat_activity
+               WHERE datname = current_database() AND state LIKE 'idle in transaction%'"""
+        )
+        r = await oidc.login("sub-probe", name="Probe")
+        assert r.status == 200, r
+        # Discovery and keys when the login begins, the code exchange when it completes.
+        assert len(oidc.fake.probed) >= 3
+        assert set(oidc.fake.probed) == {0}
 
     async def test_unknown_state_is_400(self, identity, oidc):
         query = await oidc.begin()

@@ -9,8 +9,6 @@ import pytest
 
 from hspm.common.auth import Principal
 
-pytestmark = pytest.mark.integration
-
 PUBLIC_URL = "http://marketplace.test"
 CUSTOMER_ROLE = "00000000-0000-4000-8000-000000000004"
 OPERATOR_ROLE = "00000000-0000-4000-8000-000000000002"

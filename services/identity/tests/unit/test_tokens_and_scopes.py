@@ -10,8 +10,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from hspm.identity.access import scoped
-from hspm.identity.tokens import TokenIssuer, generate_private_key_pem
+from hspm.identity.signing import TokenIssuer, generate_private_key_pem
+from hspm.identity.tokens.service import scoped
 
 ISSUER = "https://marketplace.example"
 

@@ -1,4 +1,4 @@
-"""``oidc.verify_id_token``: every check an id_token must pass before anyone is logged in."""
+"""``sessions.oidc.verify_id_token``: every check an id_token must pass before anyone is logged in."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from hspm.identity.oidc import LoginRejected, verify_id_token
+from hspm.identity.sessions.oidc import LoginRejected, verify_id_token
 
 ISSUER = "https://sso.example/realms/hspm"
 CLIENT = "marketplace"

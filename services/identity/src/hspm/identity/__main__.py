@@ -1,5 +1,8 @@
-"""Run the identity service, or one of its operator commands (see ``cli``)."""
+"""Run the identity service (operator commands: ``python -m hspm.identity.cli``)."""
 
-from hspm.identity.cli import main
+from hspm.common.runner import run
+from hspm.identity.app import create_app
+from hspm.identity.config import Settings
 
-main()
+if __name__ == "__main__":
+    run(create_app, Settings)

@@ -12,7 +12,7 @@ from hspm.common.web import create_base_app
 from hspm.identity.config import Settings
 from hspm.identity.keys import http_key, issuer_key, settings_key
 from hspm.identity.routes import setup_routes
-from hspm.identity.tokens import TokenIssuer
+from hspm.identity.signing import TokenIssuer
 
 
 async def _http_client(app: web.Application) -> AsyncIterator[None]:

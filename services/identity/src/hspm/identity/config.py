@@ -8,6 +8,8 @@ from hspm.common.config import ServiceSettings
 
 
 class Settings(ServiceSettings):
+    """``public_url`` (from ServiceSettings) is the tokens' issuer and the OIDC callback's origin."""
+
     service_name: str = "identity"
     http_port: int = 8081
     database_url: str = "postgresql://postgres@127.0.0.1:5432/hspm_identity"
@@ -15,7 +17,6 @@ class Settings(ServiceSettings):
     signing_key: SecretStr = Field(default=SecretStr(""))
     # Earlier public keys (PEM, concatenated) still published so old tokens verify.
     previous_public_keys: str = ""
-    # The public origin (the gateway): token issuer, OIDC redirect URI, resource urls.
     # Where a browser lands after login with ?jwt=...; empty answers the callback with JSON.
     ui_url: str = ""
     session_ttl_seconds: int = Field(86_400, ge=60)

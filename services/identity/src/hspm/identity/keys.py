@@ -6,7 +6,7 @@ import aiohttp
 from aiohttp import web
 
 from hspm.identity.config import Settings
-from hspm.identity.tokens import TokenIssuer
+from hspm.identity.signing import TokenIssuer
 
 settings_key = web.AppKey("identity_settings", Settings)
 issuer_key = web.AppKey("identity_token_issuer", TokenIssuer)

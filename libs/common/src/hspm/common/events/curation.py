@@ -42,13 +42,10 @@ class RuleException(BaseModel):
     reason: str
 
 
-class ValidationPolicy(BaseModel):
-    """Operator policy as data: what is required, the limits, which registries are trusted.
-
-    Curation owns and edits it; each request carries the policy in force (with the
-    product's exceptions), so the validator keeps nothing and a report says what it
-    was judged against.
-    """
+class PolicyLimits(BaseModel):
+    """The policy's settings, without the per-product exceptions: what is required, the
+    limits, which registries are trusted. Curation's ``PUT /validation_policy`` body is
+    built on the same fields (with its own model config), so the two cannot drift."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
     # Rules whose failure rejects a build automatically; other failures go to review.
@@ -72,6 +69,16 @@ class ValidationPolicy(BaseModel):
     pids_limit: int = Field(256, ge=8)
     tmpfs_mib: int = Field(64, ge=1)
     default_memory_mib: int = Field(512, ge=16)
+
+
+class ValidationPolicy(PolicyLimits):
+    """Operator policy as data: what is required, the limits, which registries are trusted.
+
+    Curation owns and edits it; each request carries the policy in force (with the
+    product's exceptions), so the validator keeps nothing and a report says what it
+    was judged against.
+    """
+
     exceptions: list[RuleException] = []
 
 

@@ -72,7 +72,8 @@ class Crud:
     summaries: Mapping[str, str] = field(default_factory=dict)
 
     def summary(self, verb: str) -> str:
-        article = "an" if self.noun[:1] in "aeiou" else "a"
+        # "an interface", "an exposure", but "a user": a leading u is usually a "you" sound.
+        article = "an" if self.noun[:1] in "aeio" else "a"
         default = {
             "index": f"List {self.plural}",
             "create": f"Create {article} {self.noun}",

@@ -1,4 +1,8 @@
-"""The Marketplace's own tokens: ES256 JWTs whose ``sid`` names a revocable session row."""
+"""Signing the Marketplace's own tokens: ES256 JWTs whose ``sid`` names a revocable session row.
+
+Shared by the areas that hand out tokens (``sessions`` at login, ``tokens`` for API
+tokens) and by the JWKS document the gateway verifies them with.
+"""
 
 from __future__ import annotations
 

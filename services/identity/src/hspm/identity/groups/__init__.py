@@ -1,0 +1,1 @@
+"""Groups of users: a role appointed to a group reaches every member."""

@@ -1,0 +1,41 @@
+"""The groups area's URL map: groups and their members."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hspm.common.web import PAGED, Api, Crud
+from hspm.identity.groups import handlers as h
+from hspm.identity.groups import models as m
+
+G = "/groups/{group_id}"
+M = f"{G}/members"
+TAG = "Groups"
+
+# Each resource's routes as one table row; members are read and changed with their group.
+GROUPS = Crud(
+    collection="/groups", item=G, tag=TAG, noun="group", plural="groups",
+    create=h.create_group, show=h.get_group, update=h.update_group, delete=h.delete_group,
+    create_model=m.GroupCreate, update_model=m.GroupUpdate,
+    permissions={"create": "groups.create", "show": "groups.read", "update": "groups.update",
+                 "delete": "groups.delete"},
+)  # fmt: skip
+MEMBERS = Crud(
+    collection=M, item=f"{M}/{{member_id}}", tag=TAG, noun="member", plural="members",
+    create=h.add_member, show=h.get_member, delete=h.remove_member, create_model=m.MemberCreate,
+    permissions={"create": "groups.update", "show": "groups.read", "delete": "groups.update"},
+    summaries={"create": "Add a member", "show": "Show a membership", "delete": "Remove a member"},
+)  # fmt: skip
+# Crud documents no permission on an index; these need one: (path, handler, summary, query).
+INDEXES = (
+    ("/groups", h.list_groups, "List groups", (*PAGED, "name", "role")),
+    (M, h.list_members, "List a group's members", PAGED),
+)
+
+
+def add_routes(api: Api, router: web.UrlDispatcher) -> None:
+    """Register this area's routes; each is also an OpenAPI operation."""
+    for path, handler, summary, query in INDEXES:
+        api.route(router, "GET", path, handler, summary, tag=TAG, permission="groups.read", query=query)
+    api.resource(router, GROUPS)
+    api.resource(router, MEMBERS)

@@ -1,0 +1,42 @@
+"""The roles area's URL map: roles and their appointments."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hspm.common.web import PAGED, Api, Crud
+from hspm.identity.roles import handlers as h
+from hspm.identity.roles import models as m
+
+R = "/roles/{role_id}"
+A = f"{R}/appointments"
+TAG = "Roles"
+
+# Each resource's routes as one table row; appointments are read and changed with their role.
+ROLES = Crud(
+    collection="/roles", item=R, tag=TAG, noun="role", plural="roles",
+    create=h.create_role, show=h.get_role, update=h.update_role, delete=h.delete_role,
+    create_model=m.RoleCreate, update_model=m.RoleUpdate, delete_status=200,
+    permissions={"create": "roles.create", "show": "roles.read", "update": "roles.update",
+                 "delete": "roles.delete"},
+)  # fmt: skip
+APPOINTMENTS = Crud(
+    collection=A, item=f"{A}/{{appointment_id}}", tag=TAG, noun="appointment", plural="appointments",
+    create=h.create_appointment, show=h.get_appointment, delete=h.delete_appointment,
+    create_model=m.AppointmentCreate,
+    permissions={"create": "roles.update", "show": "roles.read", "delete": "roles.update"},
+    summaries={"create": "Appoint a user or group", "delete": "Dismiss an appointment"},
+)  # fmt: skip
+# Crud documents no permission on an index; these need one: (path, handler, summary, query).
+INDEXES = (
+    ("/roles", h.list_roles, "List roles", (*PAGED, "default", "name")),
+    (A, h.list_appointments, "List a role's appointments", PAGED),
+)
+
+
+def add_routes(api: Api, router: web.UrlDispatcher) -> None:
+    """Register this area's routes; each is also an OpenAPI operation."""
+    for path, handler, summary, query in INDEXES:
+        api.route(router, "GET", path, handler, summary, tag=TAG, permission="roles.read", query=query)
+    api.resource(router, ROLES)
+    api.resource(router, APPOINTMENTS)

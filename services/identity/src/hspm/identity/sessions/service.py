@@ -1,0 +1,169 @@
+"""Signing in and out, and what the gateway and ``/status`` learn about a session.
+
+The login runs as short units of work with the identity provider's HTTP calls between
+them, so no database connection, let alone a transaction, waits on a network call that
+may take seconds. Its two functions therefore take ``uow``, which opens one of the
+request's units of work, instead of a connection; the rest run in the caller's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import aiohttp
+import asyncpg
+import structlog
+
+from hspm.common.auth import Principal
+from hspm.common.db import Conn
+from hspm.common.errors import NotFound, Unauthorized
+from hspm.identity.config import Settings
+from hspm.identity.identity_providers import service as identity_providers
+from hspm.identity.roles import service as roles
+from hspm.identity.sessions import oidc, store
+from hspm.identity.tokens import service as tokens
+from hspm.identity.users import service as users
+
+log = structlog.get_logger(__name__)
+
+Record = asyncpg.Record
+UnitOfWork = Callable[[], AbstractAsyncContextManager[Conn]]
+
+# Well past any login's time to live, so a login in flight is never swept.
+LOGIN_RETENTION_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class SessionPrincipal:
+    """What the gateway needs to act for a session."""
+
+    session: Record
+    name: str
+    permissions: set[str]
+
+
+@dataclass(frozen=True)
+class Whoami:
+    """The signed-in caller: their principal, user, token record and login identity."""
+
+    caller: Principal
+    user: Record | None
+    session: Record | None
+    identity: Record | None
+    provider: Record | None
+
+
+@dataclass(frozen=True)
+class Status:
+    """The health document's clocks, and who is calling when a user is."""
+
+    product_time: datetime
+    database_time: datetime
+    whoami: Whoami | None
+
+
+# --- logging in -----------------------------------------------------------------------------
+
+
+async def _discover(
+    uow: UnitOfWork, http: aiohttp.ClientSession, idp: Record, refresh_seconds: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The IdP's configuration and keys, fetched again when older than ``refresh_seconds``."""
+    if oidc.is_fresh(idp, refresh_seconds):
+        return idp["configuration"], idp["public_keys"]
+    config, keys = await oidc.discover(http, idp["issuer"])
+    async with uow() as conn:
+        await identity_providers.store_discovery(conn, idp["id"], config, keys)
+    return config, keys
+
+
+async def begin_login(uow: UnitOfWork, http: aiohttp.ClientSession, idp_id: UUID, settings: Settings) -> str:
+    """Record a login in flight; returns the IdP's authorization URL to send the browser to."""
+    async with uow() as conn:
+        idp = await identity_providers.find_provider(conn, idp_id)
+        # Abandoned logins would otherwise pile up; each new one sweeps the stale.
+        await store.purge_logins(conn, LOGIN_RETENTION_SECONDS)
+    if idp is None or idp["enabled_at"] is None:
+        raise NotFound("Identity provider not found or not enabled.")
+    config, _ = await _discover(uow, http, idp, settings.oidc_refresh_seconds)
+    state, nonce, verifier, challenge = oidc.new_login()
+    async with uow() as conn:
+        await store.insert_login(conn, state, idp_id, nonce, verifier)
+    return oidc.authorization_url(config, idp, settings.public_url, state, nonce, challenge)
+
+
+async def complete_login(
+    uow: UnitOfWork, http: aiohttp.ClientSession, state: str, code: str, settings: Settings
+) -> Record:
+    """Finish a login: the IdP's code becomes a user (found or created) and a session record."""
+    async with uow() as conn:
+        login = await store.take_login(conn, state, settings.oidc_login_ttl_seconds)
+        if login is None:
+            raise oidc.LoginRejected("This login is unknown, already used or expired; start again.")
+        idp = await identity_providers.find_provider(conn, login["identity_provider_id"])
+    if idp is None or idp["enabled_at"] is None:
+        raise Unauthorized("The identity provider is no longer enabled.")
+    config, keys = await _discover(uow, http, idp, settings.oidc_refresh_seconds)
+    id_token = await oidc.exchange(http, config, idp, code, login["code_verifier"], settings.public_url)
+    try:
+        claims = oidc.verify_id_token(id_token, idp, keys, login["nonce"])
+    except oidc.LoginRejected:
+        # Keys may have rotated since discovery: refresh once and try again.
+        _, keys = await _discover(uow, http, idp, 0)
+        claims = oidc.verify_id_token(id_token, idp, keys, login["nonce"])
+    async with uow() as conn, conn.transaction():
+        user_id, identity_id = await users.sign_in(
+            conn, idp["id"], str(claims["sub"]), oidc.user_fields(claims), oidc.identity_fields(claims)
+        )
+        session = await tokens.start_session(conn, user_id, identity_id, settings.session_ttl_seconds)
+    log.info("oidc.login", user_id=str(user_id), identity_provider_id=str(idp["id"]))
+    return session
+
+
+async def log_out(conn: Conn, p: Principal) -> None:
+    """Revoke the caller's own token."""
+    if p.is_anonymous:
+        raise Unauthorized("You are not signed in.")
+    if p.session_id is None or p.user_id is None:
+        raise NotFound("There is no session to end.")
+    await tokens.end_session(conn, p.session_id, p.user_id)
+
+
+# --- what a session stands for ----------------------------------------------------------------
+
+
+async def principal(conn: Conn, p: Principal, session_id: UUID) -> SessionPrincipal:
+    """The gateway's principal lookup; to anyone but a service the route does not exist."""
+    if p.kind != "service":
+        raise NotFound("Not found.")
+    session = await tokens.active_session(conn, session_id)
+    user = await users.find_user(conn, session["user_id"]) if session is not None else None
+    if session is None or user is None:
+        raise NotFound("Session unknown, expired or revoked.")
+    keys = tokens.scoped(await roles.effective_permissions(conn, session["user_id"]), session["scopes"])
+    return SessionPrincipal(session, user["name"], keys)
+
+
+async def status(conn: Conn, p: Principal) -> Status:
+    """Health (the product's and the database's clocks), and the caller when a user calls."""
+    product_time = datetime.now(UTC)
+    database_time = await store.database_now(conn)
+    whoami = await _whoami(conn, p) if p.kind == "user" and p.user_id is not None else None
+    return Status(product_time, database_time, whoami)
+
+
+async def _whoami(conn: Conn, p: Principal) -> Whoami:
+    assert p.user_id is not None
+    user = await users.find_user(conn, p.user_id)
+    session = await tokens.active_session(conn, p.session_id) if p.session_id else None
+    identity = provider = None
+    if session is not None and session["identity_id"] is not None:
+        identity = await users.find_identity(conn, session["identity_id"])
+        if identity is not None:
+            provider = await identity_providers.find_provider(conn, identity["identity_provider_id"])
+    return Whoami(p, user, session, identity, provider)

@@ -1,0 +1,79 @@
+"""JSON shapes of the sessions area: the status document, the gateway's principal, tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from hspm.common import permissions
+from hspm.identity.sessions.service import SessionPrincipal, Status, Whoami
+from hspm.identity.signing import TokenIssuer
+from hspm.identity.users import views as users
+
+HEALTHY = "This application server and underlying database connection appear to be healthy."
+LOGGED_OUT = {"message": "Logged out."}
+
+
+def status(doc: Status, base: str) -> dict[str, Any]:
+    """The spec's health document, plus who the caller is when a user's token was sent."""
+    body: dict[str, Any] = {
+        "message": HEALTHY,
+        "product": {"datetime": doc.product_time},
+        "database": {"datetime": doc.database_time},
+    }
+    if doc.whoami is not None:
+        body |= _whoami(doc.whoami, base)
+    return body
+
+
+def _whoami(who: Whoami, base: str) -> dict[str, Any]:
+    user_json = users.user(who.user, base) if who.user else None
+    identity: dict[str, Any] = {"id": None, "user_id": who.caller.user_id, "provider": None}
+    if who.identity is not None and who.provider is not None:
+        identity = {
+            "id": who.identity["id"],
+            "user_id": who.identity["user_id"],
+            "provider": {"id": who.provider["id"], "name": who.provider["name"]},
+        }
+    session = who.session
+    return {
+        "jwt": {
+            "id": who.caller.session_id,
+            "kind": session["kind"] if session else None,
+            "expires_at": session["expires_at"] if session else None,
+        },
+        "identity": identity | {"user": user_json},
+        "user": user_json,
+        "permissions": permissions.as_document(who.caller.permissions),
+    }
+
+
+def principal(doc: SessionPrincipal) -> dict[str, Any]:
+    """What the gateway acts on for a session."""
+    row, scopes = doc.session, doc.session["scopes"]
+    return {
+        "session_id": row["id"],
+        "user_id": row["user_id"],
+        "name": doc.name,
+        "kind": row["kind"],
+        "expires_at": row["expires_at"],
+        "permissions": sorted(doc.permissions),
+        # Owner rights follow the scopes too; None means a session or an unscoped token.
+        "scopes": None if not scopes or "*" in scopes else sorted(scopes),
+    }
+
+
+def session_token(issuer: TokenIssuer, session: asyncpg.Record) -> str:
+    """The Marketplace's token for a login's session record."""
+    return issuer.issue(session["user_id"], session["id"], "session", session["expires_at"])
+
+
+def logged_in(token: str, session: asyncpg.Record) -> dict[str, Any]:
+    """The callback's answer when no UI waits for the browser."""
+    return {"jwt": token, "authorization": f"Bearer {token}", "expires_at": session["expires_at"]}
+
+
+def ui_landing(ui_url: str, token: str) -> str:
+    """Where the browser lands after login: the UI, with the token in its query."""
+    return f"{ui_url}{'&' if '?' in ui_url else '?'}jwt={token}"
