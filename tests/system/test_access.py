@@ -5,12 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
-import pytest
 
 from hspm.common.testing import wait_for
 from hspm.devstack.stack import Stack
-
-pytestmark = pytest.mark.system
 
 AUDITOR_ROLE = "00000000-0000-4000-8000-000000000005"
 

@@ -10,7 +10,6 @@ from typing import Any
 
 import aio_pika
 import aiohttp
-import pytest
 import pytest_asyncio
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 
@@ -18,8 +17,6 @@ from hspm.common.events import catalog as ev
 from hspm.common.testing import unique, wait_for
 from hspm.devstack import seed_catalog as demo
 from hspm.devstack.stack import Stack
-
-pytestmark = pytest.mark.system
 
 
 async def _call(

@@ -13,8 +13,6 @@ from hspm.common.testing import wait_for
 from hspm.devstack.login import LoginFailed, browser_login
 from hspm.devstack.stack import Stack
 
-pytestmark = pytest.mark.system
-
 
 async def _get(url: str, token: str | None = None) -> tuple[int, Any, dict[str, str]]:
     headers = {"Authorization": f"Bearer {token}"} if token else {}

@@ -8,9 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
-
-pytestmark = pytest.mark.system
 
 PROBE = Path(__file__).parent / "probes" / "trace_probe.py"
 

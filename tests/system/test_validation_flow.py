@@ -21,8 +21,6 @@ from hspm.common.testing import unique
 from hspm.devstack.api import GatewayApi
 from hspm.devstack.stack import Stack
 
-pytestmark = pytest.mark.system
-
 VERDICT_TIMEOUT = 120.0
 
 

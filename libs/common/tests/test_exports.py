@@ -21,11 +21,18 @@ def public_names(module: types.ModuleType) -> set[str]:
     }
 
 
+def isort_style(name: str) -> tuple[int, str]:
+    """The order ruff's RUF022 keeps ``__all__`` in: CONSTANTS, then Classes, then functions."""
+    if len(name) > 1 and name.isupper():
+        return 0, name
+    return (1 if name[:1].isupper() else 2), name
+
+
 @pytest.mark.parametrize("package", PACKAGES)
 class TestExports:
     def test_all_is_sorted_and_unique(self, package: str) -> None:
         exported = importlib.import_module(package).__all__
-        assert exported == sorted(set(exported))
+        assert exported == sorted(set(exported), key=isort_style)
 
     def test_all_equals_the_public_names(self, package: str) -> None:
         module = importlib.import_module(package)
@@ -37,3 +44,12 @@ class TestExports:
             value = getattr(module, name)
             if inspect.isclass(value) or inspect.isfunction(value):
                 assert value.__module__.startswith("hspm.common."), f"{package}.{name}"
+
+
+class TestIsortStyle:
+    def test_constants_then_classes_then_functions(self) -> None:
+        names = ["parse", "Api", "PAGED", "Crud", "created", "EVENT_TYPES", "Event", "T"]
+        assert sorted(names, key=isort_style) == ["EVENT_TYPES", "PAGED", "Api", "Crud", "Event", "T"] + [
+            "created",
+            "parse",
+        ]

@@ -18,8 +18,6 @@ import pytest_asyncio
 from hspm.common import db
 from hspm.common.db import MigrationDrift
 
-pytestmark = pytest.mark.integration
-
 FILES = {
     "0001_parents.sql": "CREATE TABLE parents (id int PRIMARY KEY);",
     # Needs 0001's table: applying out of order fails.

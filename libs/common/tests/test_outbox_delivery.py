@@ -28,8 +28,6 @@ from hspm.common.events import Event, parse
 from hspm.common.events.identity import GroupDeleted, UserCreated
 from hspm.common.testing import wait_for
 
-pytestmark = pytest.mark.integration
-
 HERE = Path(__file__).parent
 SERVICE = "effects"
 N = 20

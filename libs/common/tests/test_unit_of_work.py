@@ -13,8 +13,6 @@ from hspm.common.config import ServiceSettings
 from hspm.common.lifecycle import pool_key, unit_of_work
 from hspm.common.web import create_base_app, json_response
 
-pytestmark = pytest.mark.integration
-
 
 async def write(request: web.Request) -> web.Response:
     async with unit_of_work(request) as conn:

@@ -34,7 +34,7 @@ async def main(database_url: str, amqp_url: str, namespace: str, out_file: str) 
     from hspm.gateway.config import Settings as GatewaySettings
     from hspm.identity.app import create_app as create_identity
     from hspm.identity.config import Settings as IdentitySettings
-    from hspm.identity.tokens import generate_private_key_pem
+    from hspm.identity.signing import generate_private_key_pem
 
     secret = "probe-internal-secret-0123456789abcdef"
     identity_port, gateway_port = _port(), _port()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 import orjson
 import structlog
@@ -24,9 +24,16 @@ def _serialize(obj: Any, **_: Any) -> bytes:
     return orjson.dumps(obj, default=str)
 
 
-def configure_logging(service: str, level: str = "info", json: bool | None = None) -> None:
-    """Route structlog and stdlib logging to one JSON line per event on stdout."""
-    use_json = (not sys.stdout.isatty()) if json is None else json
+def configure_logging(
+    service: str, level: str = "info", json: bool | None = None, stream: TextIO | None = None
+) -> None:
+    """Route structlog and stdlib logging to one JSON line per event on ``stream``.
+
+    Services log to standard output; a command whose standard output is its result (an
+    operator CLI read by scripts) passes ``sys.stderr``.
+    """
+    out = sys.stdout if stream is None else stream
+    use_json = (not out.isatty()) if json is None else json
     numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -47,11 +54,13 @@ def configure_logging(service: str, level: str = "info", json: bool | None = Non
     structlog.configure(
         processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.BytesLoggerFactory() if use_json else structlog.PrintLoggerFactory(),
+        logger_factory=(
+            structlog.BytesLoggerFactory(out.buffer) if use_json else structlog.PrintLoggerFactory(out)
+        ),
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(service=service)
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(out)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,

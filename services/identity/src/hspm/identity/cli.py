@@ -14,9 +14,9 @@ import asyncio
 import sys
 
 import orjson
-import structlog
 
 from hspm.common import db
+from hspm.common.logging import configure_logging
 from hspm.identity.config import Settings
 from hspm.identity.signing import TokenIssuer, generate_private_key_pem
 from hspm.identity.users import service as users
@@ -58,13 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    # Standard output is the command's result, read by scripts (the devstack parses it):
-    # the migrations' and the service's log lines go to standard error.
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
     if args.command == "generate-key":
         sys.stdout.write(generate_private_key_pem())
     elif args.command == "create-admin":
-        created = asyncio.run(create_admin(args.name, Settings()))
+        settings = Settings()
+        # Standard output is the command's result, read by scripts (the devstack parses
+        # it): the migrations' and the service's log lines go to standard error.
+        configure_logging(settings.service_name, settings.log_level, settings.log_json, sys.stderr)
+        created = asyncio.run(create_admin(args.name, settings))
         sys.stdout.write(orjson.dumps(created).decode() + "\n")
 
 

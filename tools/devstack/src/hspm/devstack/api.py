@@ -7,7 +7,9 @@ bearer tokens from ``dev-tokens.json`` by persona name, JSON in and out.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,18 +77,25 @@ class GatewayApi:
     async def get(self, path: str, persona: str | None) -> Any:
         return await self.ok("GET", path, persona)
 
-    async def find(self, path: str, persona: str, **match: Any) -> dict[str, Any] | None:
-        """The first record of a (paged) collection whose fields equal ``match``."""
+    async def each(self, path: str, persona: str) -> AsyncGenerator[dict[str, Any], None]:
+        """Every record of a (paged) collection, page by page."""
         page = 1
         sep = "&" if "?" in path else "?"
         while True:
             body = await self.get(f"{path}{sep}per_page=100&page={page}", persona)
             for record in body["results"]:
-                if all(record.get(k) == v for k, v in match.items()):
-                    return dict(record)
+                yield dict(record)
             if not body.get("next_page"):
-                return None
+                return
             page = body["next_page"]
+
+    async def find(self, path: str, persona: str, **match: Any) -> dict[str, Any] | None:
+        """The first record of a (paged) collection whose fields equal ``match``."""
+        async with contextlib.aclosing(self.each(path, persona)) as records:
+            async for record in records:
+                if all(record.get(k) == v for k, v in match.items()):
+                    return record
+        return None
 
     async def ensure(
         self, collection: str, persona: str, body: dict[str, Any], lookup: str | None = None, **match: Any

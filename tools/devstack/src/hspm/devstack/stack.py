@@ -8,21 +8,29 @@ import os
 import secrets
 import signal
 import socket
+import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
+import orjson
 
 from hspm.devstack.images import push_demo_images
+from hspm.devstack.private import write_private
 from hspm.devstack.registry import LocalRegistry
 from hspm.devstack.registry import available as registry_available
+from hspm.devstack.seed_identity import BOOTSTRAP_NAME, LocalProvider, seed_identity
 
 REPO = Path(__file__).resolve().parents[5]
 OIDC_DIR = REPO / "tools" / "oidc-provider"
 OIDC_CLIENT_ID = "hspm-marketplace"
 STOP_GRACE_SECONDS = 10.0
+# identity's operator commands (``generate-key``, ``create-admin``): the devstack sets
+# identity up as an operator would, with identity's own tools, and imports none of it.
+IDENTITY_CLI = ("-m", "hspm.identity.cli")
+IDENTITY_CLI_TIMEOUT = 120.0
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,8 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("validator", 8084, database=False),
     ServiceSpec("gateway", 8080, database=False),
 )
+IDENTITY = next(s for s in SERVICES if s.name == "identity")
+ALL_PARTS = ("registry", "oidc", *(s.name for s in SERVICES))
 REGISTRY_PORT = 5000
 
 
@@ -103,13 +113,33 @@ class StackConfig:
         return f"{self.pg_url}/{self.database_prefix}_{service}"
 
 
-def _secret_file(path: Path, make: str) -> str:
+def _secret_file(path: Path, make: Callable[[], str]) -> str:
     """Read a dev secret from the state dir, creating it on first use (mode 600)."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(make)
-        path.chmod(0o600)
+        write_private(path, make().encode())
     return path.read_text()
+
+
+def identity_command(args: Sequence[str], env: Mapping[str, str] | None = None) -> str:
+    """Run one of identity's operator commands; its standard output, or an error with its output."""
+    done = subprocess.run(
+        [sys.executable, *IDENTITY_CLI, *args],
+        env=None if env is None else dict(env),
+        cwd=str(REPO),
+        capture_output=True,
+        text=True,
+        timeout=IDENTITY_CLI_TIMEOUT,
+        check=False,
+    )
+    if done.returncode != 0:
+        output = (done.stdout + done.stderr)[-3000:]
+        raise RuntimeError(f"identity's {args[0]} exited with {done.returncode}:\n{output}")
+    return done.stdout
+
+
+def generate_signing_key() -> str:
+    """A new signing key for identity's tokens, in the form identity expects (its own command)."""
+    return identity_command(["generate-key"])
 
 
 class Stack:
@@ -120,12 +150,12 @@ class Stack:
         self.processes: dict[str, asyncio.subprocess.Process] = {}
         config.state_dir.mkdir(parents=True, exist_ok=True)
         self.registry = LocalRegistry(config.state_dir / "registry", config.registry_port)
-        from hspm.identity.tokens import generate_private_key_pem
-
-        self.signing_key = _secret_file(config.state_dir / "signing-key.pem", generate_private_key_pem())
-        self.internal_secret = _secret_file(config.state_dir / "internal-secret", secrets.token_urlsafe(32))
+        self.signing_key = _secret_file(config.state_dir / "signing-key.pem", generate_signing_key)
+        self.internal_secret = _secret_file(
+            config.state_dir / "internal-secret", lambda: secrets.token_urlsafe(32)
+        )
         self.oidc_client_secret = _secret_file(
-            config.state_dir / "oidc-client-secret", secrets.token_urlsafe(24)
+            config.state_dir / "oidc-client-secret", lambda: secrets.token_urlsafe(24)
         )
 
     def service_env(self, spec: ServiceSpec) -> dict[str, str]:
@@ -169,8 +199,6 @@ class Stack:
             "redirect_uris": [f"{c.gateway_url}/sessions"],
             "token_endpoint_auth_method": "client_secret_post",
         }
-        import orjson
-
         return {
             **os.environ,
             "OIDC_PORT": str(c.oidc_port),
@@ -190,17 +218,25 @@ class Stack:
         )
         out.close()
 
-    async def start(self, timeout: float = 60.0) -> None:
-        """Start the registry, the OIDC provider and every service; wait until all are ready."""
+    async def start(self, timeout: float = 60.0, parts: Collection[str] | None = None) -> None:
+        """Start the registry, the OIDC provider and every service; wait until all are ready.
+
+        ``parts`` names a subset (``"registry"``, ``"oidc"``, service names) for tests that
+        need only some of them; the gateway answers 503 for routes of a service not started.
+        """
+        wanted = set(ALL_PARTS if parts is None else parts)
         logs = self.config.state_dir / "logs"
         logs.mkdir(exist_ok=True)
-        if registry_available():
+        if "registry" in wanted and registry_available():
             await asyncio.to_thread(self.registry.start)
             await push_demo_images(self.registry.url)
-        await self._spawn("oidc", ["node", str(OIDC_DIR / "server.js")], self.oidc_env(), logs / "oidc.log")
+        if "oidc" in wanted:
+            argv = ["node", str(OIDC_DIR / "server.js")]
+            await self._spawn("oidc", argv, self.oidc_env(), logs / "oidc.log")
         for spec in SERVICES:
-            argv = [sys.executable, "-m", f"hspm.{spec.name}"]
-            await self._spawn(spec.name, argv, self.service_env(spec), logs / f"{spec.name}.log")
+            if spec.name in wanted:
+                argv = [sys.executable, "-m", f"hspm.{spec.name}"]
+                await self._spawn(spec.name, argv, self.service_env(spec), logs / f"{spec.name}.log")
         await self.wait_ready(timeout)
 
     def readiness_urls(self) -> dict[str, str]:
@@ -209,7 +245,8 @@ class Stack:
         return urls
 
     async def wait_ready(self, timeout: float) -> None:
-        pending = dict(self.readiness_urls())
+        """Wait until every started process answers its readiness URL."""
+        pending = {name: url for name, url in self.readiness_urls().items() if name in self.processes}
         deadline = asyncio.get_running_loop().time() + timeout
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
             while pending:
@@ -227,35 +264,26 @@ class Stack:
                         raise TimeoutError(f"not ready after {timeout}s: {', '.join(pending)}")
                     await asyncio.sleep(0.2)
 
-    def seed_argv(self, tokens: Path) -> list[str]:
-        """identity's seed command; ``--name=value`` because a random secret may start with "-"."""
-        return [
-            sys.executable,
-            "-m",
-            "hspm.identity",
-            "seed-demo",
-            f"--accounts={OIDC_DIR / 'accounts.json'}",
-            f"--oidc-issuer={self.config.oidc_issuer}",
-            f"--client-id={OIDC_CLIENT_ID}",
-            f"--client-secret={self.oidc_client_secret}",
-            f"--tokens-file={tokens}",
-        ]
+    def local_provider(self) -> LocalProvider:
+        """The dev OIDC provider as identity is to register it."""
+        c = self.config
+        return LocalProvider(
+            c.oidc_issuer, OIDC_CLIENT_ID, self.oidc_client_secret, OIDC_DIR / "accounts.json"
+        )
+
+    async def create_admin(self) -> str:
+        """A new administrator and its API token (JSON), from identity's ``create-admin``.
+
+        Run with identity's own environment: it writes to identity's database and signs
+        with identity's key, as an operator bootstrapping a new installation would.
+        """
+        env = self.service_env(IDENTITY)
+        return await asyncio.to_thread(identity_command, ["create-admin", f"--name={BOOTSTRAP_NAME}"], env)
 
     async def seed(self) -> Path:
-        """Seed the demo personas through identity's CLI; returns the tokens file."""
-        tokens = self.config.state_dir / "dev-tokens.json"
-        spec = next(s for s in SERVICES if s.name == "identity")
-        proc = await asyncio.create_subprocess_exec(
-            *self.seed_argv(tokens),
-            env=self.service_env(spec),
-            cwd=str(REPO),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        output, _ = await proc.communicate()
-        if proc.returncode != 0:
-            raise RuntimeError(f"seeding the demo data failed:\n{output.decode(errors='replace')[-3000:]}")
-        return tokens
+        """Seed the demo personas through identity's API; returns the tokens file."""
+        c = self.config
+        return await seed_identity(c.gateway_url, c.state_dir, self.local_provider(), self.create_admin)
 
     async def seed_catalog(self) -> None:
         """Seed the demo catalog through the gateway (after ``seed``: it uses the tokens)."""
@@ -264,24 +292,32 @@ class Stack:
         c = self.config
         await seed_catalog(c.gateway_url, c.state_dir / "dev-tokens.json", c.registry_host)
 
+    async def terminate(self, name: str) -> int | None:
+        """Stop one process as ``docker stop`` does: SIGTERM, then SIGKILL after the grace period.
+
+        Its exit status: 0 for a clean exit, -9 when it had to be killed; None when it was
+        not running.
+        """
+        proc = self.processes.get(name)
+        if proc is None or proc.returncode is not None:
+            return None
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+        try:
+            return await asyncio.wait_for(proc.wait(), STOP_GRACE_SECONDS)
+        except TimeoutError:
+            proc.kill()
+            return await proc.wait()
+
     async def stop(self) -> dict[str, float]:
-        """SIGTERM every process (gateway first), wait, then SIGKILL; returns seconds each took."""
+        """Terminate every process (gateway first); returns the seconds each took."""
         order = ["gateway", *[s.name for s in SERVICES if s.name != "gateway"], "oidc"]
         timings: dict[str, float] = {}
         loop = asyncio.get_running_loop()
         for name in order:
-            proc = self.processes.get(name)
-            if proc is None or proc.returncode is not None:
-                continue
             started = loop.time()
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), STOP_GRACE_SECONDS)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-            timings[name] = loop.time() - started
+            if await self.terminate(name) is not None:
+                timings[name] = loop.time() - started
         if self.registry.process is not None:
             started = loop.time()
             await asyncio.to_thread(self.registry.stop)

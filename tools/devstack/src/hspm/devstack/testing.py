@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Collection
 from pathlib import Path
 
 import aio_pika
@@ -12,18 +13,28 @@ from hspm.devstack.stack import SERVICES, Stack, StackConfig
 
 
 async def start_stack(
-    state_dir: Path, tag: str, pg_dsn: str, amqp_url: str, extra_env: dict[str, str] | None = None
+    state_dir: Path,
+    tag: str,
+    pg_dsn: str,
+    amqp_url: str,
+    extra_env: dict[str, str] | None = None,
+    parts: Collection[str] | None = None,
 ) -> Stack:
-    """Start and seed a stack with its own ports, databases and AMQP namespace."""
+    """Start a stack with its own ports, databases and AMQP namespace.
+
+    A whole stack (``parts`` None) is seeded with the demo personas and catalog; a stack
+    of some ``parts`` only (see ``Stack.start``) is left empty for the test to fill.
+    """
     config = StackConfig.isolated(state_dir, tag)
     config.extra_env.update(extra_env or {})
     config.pg_url = pg_dsn.rsplit("/", 1)[0]
     config.amqp_url = amqp_url
     stack = Stack(config)
     try:
-        await stack.start(timeout=90)
-        await stack.seed()
-        await stack.seed_catalog()
+        await stack.start(timeout=90, parts=parts)
+        if parts is None:
+            await stack.seed()
+            await stack.seed_catalog()
     except BaseException:
         await stack.stop()
         await drop_stack_state(config)
