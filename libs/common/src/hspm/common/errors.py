@@ -7,10 +7,21 @@ from typing import Any, ClassVar
 
 
 class DomainError(Exception):
-    """An error a client can act on; the status and title travel with it."""
+    """An error a client can act on; the status and title travel with it.
+
+    A subclass names its status and title as class keywords and says in its docstring
+    when it is raised: ``class Gone(DomainError, status=410, title="Gone")``.
+    """
 
     status: ClassVar[int] = 400
     title: ClassVar[str] = "Bad request"
+
+    def __init_subclass__(cls, status: int | None = None, title: str | None = None, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if status is not None:
+            cls.status = status
+        if title is not None:
+            cls.title = title
 
     def __init__(self, detail: str | None = None, **extra: Any) -> None:
         super().__init__(detail or self.title)
@@ -30,74 +41,52 @@ class DomainError(Exception):
         return body
 
 
-class NotFound(DomainError):
-    status = 404
-    title = "Not found"
+class Unauthorized(DomainError, status=401, title="Unauthorized"):
+    """No caller where one is needed, or credentials that do not verify."""
 
 
-class Unauthorized(DomainError):
-    status = 401
-    title = "Unauthorized"
+class Forbidden(DomainError, status=403, title="Forbidden"):
+    """The caller is known and lacks the permission or the ownership."""
 
 
-class Forbidden(DomainError):
-    status = 403
-    title = "Forbidden"
+class NotFound(DomainError, status=404, title="Not found"):
+    """No such record, or one the caller may not see: the same answer, so ids cannot be probed."""
 
 
-class Conflict(DomainError):
-    status = 409
-    title = "Conflict"
+class NotAcceptable(DomainError, status=406, title="Not acceptable"):
+    """The Accept header allows nothing the resource can be rendered as."""
 
 
-class PayloadTooLarge(DomainError):
-    status = 413
-    title = "Payload too large"
+class Conflict(DomainError, status=409, title="Conflict"):
+    """The record's state does not allow the change (a name taken, an illegal transition)."""
 
 
-class UnsupportedMediaType(DomainError):
-    status = 415
-    title = "Unsupported media type"
+class PayloadTooLarge(DomainError, status=413, title="Payload too large"):
+    """The body, an upload or a declared size is over its limit."""
 
 
-class NotAcceptable(DomainError):
-    """406: the Accept header allows nothing the resource can be rendered as."""
-
-    status = 406
-    title = "Not acceptable"
+class UnsupportedMediaType(DomainError, status=415, title="Unsupported media type"):
+    """The body's Content-Type is not one the route reads."""
 
 
-class TooManyRequests(DomainError):
-    """429: the client's rate-limit bucket is empty; the RateLimit-* headers say when to retry."""
-
-    status = 429
-    title = "Too many requests"
+class TooManyRequests(DomainError, status=429, title="Too many requests"):
+    """The client's rate-limit bucket is empty; the RateLimit-* headers say when to retry."""
 
 
-class BadGateway(DomainError):
-    """502: a service this one depends on (an upstream, an identity provider) failed."""
-
-    status = 502
-    title = "Bad gateway"
+class BadGateway(DomainError, status=502, title="Bad gateway"):
+    """A service this one depends on (an upstream, an identity provider) failed."""
 
 
-class ServiceUnavailable(DomainError):
-    status = 503
-    title = "Service unavailable"
+class ServiceUnavailable(DomainError, status=503, title="Service unavailable"):
+    """A dependency (database, broker, identity) is down or the service is shutting down."""
 
 
-class GatewayTimeout(DomainError):
-    """504: the owning service did not answer within the upstream timeout."""
-
-    status = 504
-    title = "Gateway timeout"
+class GatewayTimeout(DomainError, status=504, title="Gateway timeout"):
+    """The owning service did not answer within the upstream timeout."""
 
 
-class ValidationFailed(DomainError):
+class ValidationFailed(DomainError, status=422, title="Validation failed"):
     """422 with the spec's per-field error object: ``{"errors": {"field": ["msg"]}}``."""
-
-    status = 422
-    title = "Validation failed"
 
     def __init__(self, errors: Mapping[str, Sequence[str]], detail: str | None = None) -> None:
         fields = {k: list(v) for k, v in errors.items()}

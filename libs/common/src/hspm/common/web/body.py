@@ -17,9 +17,8 @@ M = TypeVar("M", bound=BaseModel)
 SERVER_FIELDS = frozenset({"created_at", "updated_at", "url", "path"})
 
 
-class MalformedJSON(DomainError):
-    status = 400
-    title = "Malformed JSON"
+class MalformedJSON(DomainError, status=400, title="Malformed JSON"):
+    """The body is not JSON at all (400, where a JSON body of the wrong shape is 422)."""
 
 
 async def read_json(request: web.Request) -> Any:

@@ -55,10 +55,8 @@ MAX_PRINCIPALS = 20_000
 MAX_REVOKED = 100_000
 
 
-class InvalidToken(Unauthorized):
+class InvalidToken(Unauthorized, title="Invalid token"):
     """A forged, expired, revoked or malformed bearer token."""
-
-    title = "Invalid token"
 
 
 class IdentityUnavailable(ServiceUnavailable):

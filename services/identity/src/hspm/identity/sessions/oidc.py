@@ -20,7 +20,7 @@ import asyncpg
 import jwt
 import structlog
 
-from hspm.common.errors import DomainError
+from hspm.common.errors import BadGateway, DomainError
 
 log = structlog.get_logger(__name__)
 
@@ -32,14 +32,12 @@ _DISCOVERY_KEYS = ("authorization_endpoint", "token_endpoint", "jwks_uri")
 Provider = asyncpg.Record | Mapping[str, Any]
 
 
-class IdentityProviderError(DomainError):
-    status = 502
-    title = "Identity provider error"
+class IdentityProviderError(BadGateway, title="Identity provider error"):
+    """The identity provider could not be reached or answered with something unusable."""
 
 
-class LoginRejected(DomainError):
-    status = 400
-    title = "Login rejected"
+class LoginRejected(DomainError, status=400, title="Login rejected"):
+    """The login's state, code or ID token does not check out."""
 
 
 def redirect_uri(public_url: str) -> str:
