@@ -114,6 +114,16 @@ class BuildSubmitted(Event):
     has_asset: bool = False
 
 
+class BuildDraftChanged(BuildSubmitted):
+    """The packaging of a build still being edited (draft, or sent back) changed.
+
+    The same snapshot as a submission, so curation's read copy can run the owner's dry
+    run of the validation before the build is submitted; it opens no review case.
+    """
+
+    TYPE = "catalog.build.draft_changed"
+
+
 class BuildPublished(Event):
     TYPE = "catalog.build.published"
     build_id: UUID

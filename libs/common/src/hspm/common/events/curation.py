@@ -22,7 +22,9 @@ class BuildReviewChanged(Event):
     The catalog mirrors it into ``builds.status``; ``approved`` publishes the build,
     ``deprecated``, ``withdrawn`` and ``recalled`` take it off offer. ``badge_ids`` are
     badges the operator awarded with the decision; the catalog, which owns badges,
-    records them.
+    records them. ``image_digest`` is the manifest digest the validator resolved and
+    judged (``sha256:...``): set on every move a report causes and on approval, so the
+    build is pinned to exactly the bytes that were validated.
     """
 
     TYPE = "curation.build.review_changed"
@@ -32,6 +34,7 @@ class BuildReviewChanged(Event):
     reason: str | None = None
     validated: bool = False
     badge_ids: list[UUID] = []
+    image_digest: str | None = None
 
 
 class RuleException(BaseModel):
@@ -106,7 +109,8 @@ class ValidationRequested(Event):
     configurations: list[ConfigurationSnapshot] = []
     exposures: list[ExposureSnapshot] = []
     policy: ValidationPolicy = ValidationPolicy()
-    trigger: Literal["submission", "manual", "scheduled"] = "manual"
+    # "dry_run": the owner's own check of a build not yet submitted; it moves no case.
+    trigger: Literal["submission", "manual", "scheduled", "dry_run"] = "manual"
 
 
 class RecallIssued(Event):
