@@ -36,7 +36,7 @@ async def run(stack: Stack, tokens: dict[str, str]) -> dict[str, Any]:
     from uuid import UUID
 
     principal = Principal(kind="user", user_id=UUID(user_id), name="bench", permissions=frozenset(perms))
-    assertion = sign_assertion(principal, stack.internal_secret, ttl=3600)
+    assertion = sign_assertion(principal, stack.internal_secret, ttl=3600, audience="identity")
     direct_url = f"http://127.0.0.1:{stack.config.ports['identity']}/users/{user_id}"
     proxied_url = f"{stack.config.gateway_url}/users/{user_id}"
     # Warm both paths (JWKS, principal cache, connection pools) before measuring.

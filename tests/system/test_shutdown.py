@@ -115,7 +115,9 @@ async def _sigterm_under_load(stack: Stack, name: str, url: str, headers: dict[s
 class TestGracefulShutdown:
     async def test_identity(self, doomed_stack: Stack) -> None:
         secret = doomed_stack.internal_secret
-        headers = {"X-HSPM-Principal": sign_assertion(user(["users.read"]), secret, ttl=120)}
+        headers = {
+            "X-HSPM-Principal": sign_assertion(user(["users.read"]), secret, ttl=120, audience="identity")
+        }
         url = f"http://127.0.0.1:{doomed_stack.config.ports['identity']}/status"
         await _sigterm_under_load(doomed_stack, "identity", url, headers, "/status")
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from hspm.common.config import ServiceSettings
 from hspm.common.errors import ValidationFailed
+from hspm.common.testing import TEST_INTERNAL_SECRET
 from hspm.common.web import create_base_app, json_response, read_model
 from hspm.common.web.body import SERVER_FIELDS, parse_model, unwrap
 
@@ -73,7 +74,9 @@ async def create_product(request: web.Request) -> web.Response:
 
 @pytest.fixture
 async def client(aiohttp_client: Any) -> Any:
-    app = create_base_app(ServiceSettings(max_body_bytes=MAX_BODY), "catalog")
+    app = create_base_app(
+        ServiceSettings(max_body_bytes=MAX_BODY, internal_secret=TEST_INTERNAL_SECRET), "catalog"
+    )
     app.router.add_post("/products", create_product)
     return await aiohttp_client(app)
 

@@ -39,7 +39,7 @@ async def empty(_: web.Request) -> web.Response:
 async def echo(request: web.Request) -> web.Response:
     """What arrived: the method, the JSON body, its content type and the asserted caller."""
     header = request.headers.get(PRINCIPAL_HEADER)
-    who = verify_assertion(header, TEST_INTERNAL_SECRET).name if header else None
+    who = verify_assertion(header, TEST_INTERNAL_SECRET, audience="catalog").name if header else None
     return web.json_response(
         {
             "method": request.method,

@@ -10,13 +10,17 @@ from hspm.common import handlers
 from hspm.common.auth import ANONYMOUS
 from hspm.common.config import ServiceSettings
 from hspm.common.errors import Unauthorized
-from hspm.common.testing import user
+from hspm.common.testing import TEST_INTERNAL_SECRET, user
 from hspm.common.web import create_base_app
 from hspm.common.web.principal import principal_key
 
 
 def _request(public_url: str) -> web.Request:
-    app = create_base_app(ServiceSettings(public_url=public_url), "widgets", tracing_enabled=False)
+    app = create_base_app(
+        ServiceSettings(public_url=public_url, internal_secret=TEST_INTERNAL_SECRET),
+        "widgets",
+        tracing_enabled=False,
+    )
     return make_mocked_request("GET", "/widgets", app=app)
 
 

@@ -93,6 +93,7 @@ class TestEnvelope:
         assert page_envelope([], 0, params()) == {
             "results": [],
             "total_entries": 0,
+            "total_results": 0,
             "total_pages": 0,
             "current_page": 1,
             "previous_page": None,
@@ -121,6 +122,11 @@ class TestEnvelope:
         env = page_envelope([], 25, params(page=7))
         assert env["results"] == []
         assert (env["total_pages"], env["previous_page"], env["next_page"]) == (3, 6, None)
+
+    def test_total_results_for_the_reference_agent(self) -> None:
+        # The reference agent reads total_results; total_entries stays the canonical key.
+        env = page_envelope(list(range(10)), 25, params(page=1))
+        assert env["total_results"] == env["total_entries"] == 25
 
     def test_results_become_a_list(self) -> None:
         assert page_envelope((1, 2), 2, params())["results"] == [1, 2]

@@ -11,6 +11,7 @@ from aiohttp import web
 from hspm.common import db
 from hspm.common.config import ServiceSettings
 from hspm.common.lifecycle import pool_key, unit_of_work
+from hspm.common.testing import TEST_INTERNAL_SECRET
 from hspm.common.web import create_base_app, json_response
 
 
@@ -35,7 +36,9 @@ async def client(aiohttp_client: Any, fresh_db: str) -> Any:
     await db.ensure_database(fresh_db)
     pool = await db.create_pool(fresh_db, 1, 2)
     await pool.execute("CREATE TABLE notes (body text)")
-    settings = ServiceSettings(database_url=fresh_db, db_acquire_timeout=0.2)
+    settings = ServiceSettings(
+        database_url=fresh_db, db_acquire_timeout=0.2, internal_secret=TEST_INTERNAL_SECRET
+    )
     app = create_base_app(settings, "test", tracing_enabled=False)
     app[pool_key] = pool
     app.router.add_post("/notes", write)

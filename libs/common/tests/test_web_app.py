@@ -50,7 +50,7 @@ async def moved(_: web.Request) -> web.Response:
 
 
 def build_app(*, trust_principal: bool = True) -> web.Application:
-    settings = ServiceSettings(internal_secret=TEST_INTERNAL_SECRET)
+    settings = ServiceSettings(internal_secret=TEST_INTERNAL_SECRET, service_name=SERVICE)
     app = create_base_app(settings, SERVICE, trust_principal=trust_principal, tracing_enabled=False)
     app.router.add_get("/products/{id}", missing)
     app.router.add_post("/products", invalid)
@@ -222,13 +222,25 @@ class TestPrincipalMiddleware:
         response = await client.get("/whoami")
         assert await response.json() == {"kind": "anonymous", "user_id": None, "permissions": []}
 
+    async def test_assertion_for_this_service_is_accepted(self, client: Any) -> None:
+        me = user({"products.read"})
+        header = sign_assertion(me, TEST_INTERNAL_SECRET, audience=SERVICE)
+        response = await client.get("/whoami", headers={PRINCIPAL_HEADER: header})
+        assert (await response.json())["user_id"] == str(me.user_id)
+
+    async def test_assertion_for_another_service_is_401(self, client: Any) -> None:
+        # Signed by the gateway, but for curation: the catalog must not act on it.
+        header = sign_assertion(user({"everything.manage"}), TEST_INTERNAL_SECRET, audience="curation")
+        response = await client.get("/whoami", headers={PRINCIPAL_HEADER: header})
+        await problem(response, 401)
+
     async def test_forged_assertion_is_401(self, client: Any) -> None:
-        forged = sign_assertion(user({"everything.manage"}), "forged-secret-" + "z" * 24)
+        forged = sign_assertion(user({"everything.manage"}), "forged-secret-" + "z" * 24, audience=SERVICE)
         response = await client.get("/whoami", headers={PRINCIPAL_HEADER: forged})
         await problem(response, 401)
 
     async def test_expired_assertion_is_401(self, client: Any) -> None:
-        stale = sign_assertion(user(), TEST_INTERNAL_SECRET, ttl=-30)
+        stale = sign_assertion(user(), TEST_INTERNAL_SECRET, ttl=-30, audience=SERVICE)
         response = await client.get("/whoami", headers={PRINCIPAL_HEADER: stale})
         await problem(response, 401)
 

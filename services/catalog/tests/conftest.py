@@ -13,8 +13,10 @@ import pytest_asyncio
 from aiohttp import web
 
 from hspm.catalog.app import create_app
+from hspm.catalog.builds.consumers import on_build_review_changed
 from hspm.catalog.config import Settings
 from hspm.common.auth import Principal
+from hspm.common.events import curation
 from hspm.common.testing import TEST_INTERNAL_SECRET, served_on_own_database, unique
 from hspm.common.testing.client import ServiceClient
 
@@ -53,6 +55,12 @@ class Catalog(ServiceClient):
     )
     other_isv: Principal = field(default_factory=lambda: persona({"products.create"}, name="Other ISV"))
     customer: Principal = field(default_factory=lambda: persona({"validations.create"}, name="Customer"))
+    # The built-in Auditor role's catalog-relevant keys: reads reviews and recalls, changes nothing.
+    auditor: Principal = field(
+        default_factory=lambda: persona(
+            {"products.read", "reviews.read", "validations.read", "recalls.read"}, name="Auditor"
+        )
+    )
     anonymous: None = None
     _conn: asyncpg.Connection | None = None
 
@@ -79,6 +87,34 @@ class Catalog(ServiceClient):
         r = await self.post("/products", who or self.isv, {"product": body})
         assert r.status == 201, r
         return r.body  # type: ignore[no-any-return]
+
+    async def sql_product(self, owner: Principal, listed: bool = True) -> str:
+        """A product straight in SQL, listed (published and visible) or not, owned by ``owner``."""
+        pid = uuid4()
+        await (await self.db()).execute(
+            "INSERT INTO products (id, user_id, name, published_at, visible_at) "
+            "VALUES ($1, $2, $3, CASE WHEN $4 THEN now() END, CASE WHEN $4 THEN now() END)",
+            pid,
+            owner.user_id,
+            f"P {pid.hex[:8]}",
+            listed,
+        )
+        return str(pid)
+
+    async def review(self, build_id: str, product_id: str, state: str, **kw: Any) -> None:
+        """Deliver curation's ``BuildReviewChanged`` as the consumer does: one transaction."""
+        event = curation.BuildReviewChanged(
+            build_id=UUID(build_id), product_id=UUID(product_id), state=state, **kw
+        )
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            await conn.set_type_codec(
+                "jsonb", encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads, schema="pg_catalog"
+            )
+            async with conn.transaction():
+                await on_build_review_changed(conn, event)
+        finally:
+            await conn.close()
 
 
 def settings(dsn: str, amqp_url: str, namespace: str, **overrides: Any) -> Settings:

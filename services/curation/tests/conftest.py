@@ -24,11 +24,12 @@ from hspm.common.events.base import Event
 from hspm.common.lifecycle import pool_key
 from hspm.common.testing import TEST_INTERNAL_SECRET, served_on_own_database, unique
 from hspm.common.testing.client import ServiceClient
-from hspm.curation.app import create_app
+from hspm.curation.app import create_app, limits
 from hspm.curation.config import Settings
 from hspm.curation.consumers import HANDLERS
 from hspm.curation.policy import rules as policy_rules
 from hspm.curation.policy import service as policy_service
+from hspm.curation.validations import service as validations_service
 
 PUBLIC_URL = "http://marketplace.test"
 OPERATOR_KEYS = frozenset(
@@ -44,6 +45,8 @@ OPERATOR_KEYS = frozenset(
     }
 )
 AUDITOR_KEYS = frozenset({"reviews.read", "validations.read", "recalls.read"})
+# The digest the validator reports as resolved unless a test says otherwise.
+DIGEST = "sha256:" + "d" * 64
 TABLES = (
     "products, builds, review_cases, provenance, validation_runs, validation_policy, "
     "policy_exceptions, recalls, outbox, processed_events"
@@ -99,6 +102,21 @@ class Curation(ServiceClient):
         db = await self.db()
         await db.execute(f"TRUNCATE {TABLES} CASCADE")
         await policy_service.seed(db, policy_rules.initial([], [], ["org.opencontainers.image.title"]))
+        await validations_service.configure_queue(db, limits(settings("", "", "")))
+
+    async def limits(self, **values: int) -> None:
+        """Change the fair queue's limits for this test (``reset`` puts the settings' back)."""
+        db = await self.db()
+        for name, value in values.items():
+            assert name in ("max_in_flight", "max_open_per_requester", "max_open_per_product")
+            await db.execute(f"UPDATE validation_queue SET {name} = $1", value)
+
+    async def draft(self, product_id: UUID, build_id: UUID | None = None, **changes: Any) -> UUID:
+        """``catalog.build.draft_changed`` for an editable build (a new one unless given)."""
+        bid = build_id or uuid4()
+        submitted = snapshot(bid, product_id, await self._owner(product_id), "1.0.0")
+        await self.deliver(catalog.BuildDraftChanged(**(submitted.model_dump() | changes)))
+        return bid
 
     async def deliver(self, event: Event) -> None:
         """As the consumer does: once per event id, in one transaction on the service's pool."""
@@ -220,6 +238,7 @@ def completion(
         runtime=validator.RuntimeVerdict(status="ran"),
         timings={"total": 4.2},
         summary=kw.pop("summary", f"Outcome {outcome}."),
+        digest=kw.pop("digest", DIGEST),
         producer="validator",
         **kw,
     )

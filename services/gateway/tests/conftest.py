@@ -113,11 +113,12 @@ class Identity:
 # -- fake services -------------------------------------------------------------------------
 
 
-def _principal(request: web.Request) -> dict[str, Any] | None:
+def _principal(request: web.Request, service: str) -> dict[str, Any] | None:
+    """The asserted caller, checked as the service ``service`` checks it (its own name)."""
     value = request.headers.get(PRINCIPAL_HEADER)
     if value is None:
         return None
-    p = verify_assertion(value, TEST_INTERNAL_SECRET)
+    p = verify_assertion(value, TEST_INTERNAL_SECRET, audience=service)
     return {
         "kind": p.kind,
         "user_id": str(p.user_id) if p.user_id else None,
@@ -211,7 +212,7 @@ class FakeService:
         return web.json_response({"keys": [k.jwk() for k in self.identity.keys]})
 
     async def internal_session(self, request: web.Request) -> web.Response:
-        caller = _principal(request)
+        caller = _principal(request, self.name)
         assert caller is not None and caller["kind"] == "service" and caller["name"] == "gateway"
         sid = request.match_info["sid"]
         self.identity.lookups += 1
@@ -238,7 +239,7 @@ class FakeService:
             "product": {"datetime": now},
             "database": {"datetime": now},
         }
-        principal = _principal(request)
+        principal = _principal(request, self.name)
         if principal is not None and principal["kind"] == "user":
             body["identity"] = {"id": principal["user_id"], "name": principal["name"]}
             body["permissions"] = principal["permissions"]
@@ -282,7 +283,7 @@ class FakeService:
                 "path": request.raw_path.split("?")[0],
                 "query": request.query_string,
                 "headers": dict(request.headers),
-                "principal": _principal(request),
+                "principal": _principal(request, self.name),
                 "body_length": len(body),
                 "body_sha256": hashlib.sha256(body).hexdigest(),
             }
@@ -295,7 +296,7 @@ class FakeService:
             {
                 "service": self.name,
                 "query": request.query_string,
-                "principal": _principal(request),
+                "principal": _principal(request, self.name),
                 "request_id": request.headers.get("X-Request-ID"),
                 "authorization": request.headers.get("Authorization"),
             }

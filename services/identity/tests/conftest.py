@@ -253,17 +253,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def make_settings(
     database_url: str, amqp_url: str, amqp_namespace: str, signing_key: str, **overrides: Any
 ) -> Settings:
-    return Settings(
-        database_url=database_url,
-        amqp_url=amqp_url,
-        amqp_namespace=amqp_namespace,
-        internal_secret=TEST_INTERNAL_SECRET,
-        signing_key=signing_key,
-        public_url=PUBLIC_URL,
-        db_pool_min=1,
-        db_pool_max=4,
-        **overrides,
-    )
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "amqp_url": amqp_url,
+        "amqp_namespace": amqp_namespace,
+        "internal_secret": TEST_INTERNAL_SECRET,
+        "signing_key": signing_key,
+        "public_url": PUBLIC_URL,
+        "db_pool_min": 1,
+        "db_pool_max": 4,
+    }
+    return Settings(**(values | overrides))
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -466,7 +466,13 @@ class Oidc:
 
     async def login(self, sub: str, nonce: str | None = None, **claims: Any) -> Reply:
         """A whole login: redirect, the user consents, the IdP calls back with a code."""
-        query = await self.begin()
+        self.consent(await self.begin(), sub, nonce, **claims)
+        return await self.identity.get("/sessions", params=self.last_callback)
+
+    def consent(
+        self, query: dict[str, str], sub: str, nonce: str | None = None, **claims: Any
+    ) -> dict[str, str]:
+        """The user consents at the IdP: the callback's ``code`` and ``state`` (also ``last_callback``)."""
         now = int(time.time())
         id_claims = {
             "iss": self.fake.base,
@@ -480,7 +486,7 @@ class Oidc:
         code = secrets.token_urlsafe(12)
         self.fake.codes[code] = {"challenge": query["code_challenge"], "id_token": self.fake.sign(id_claims)}
         self.last_callback = {"code": code, "state": query["state"]}
-        return await self.identity.get("/sessions", params=self.last_callback)
+        return self.last_callback
 
 
 AiohttpServer = Callable[..., Awaitable[TestServer]]

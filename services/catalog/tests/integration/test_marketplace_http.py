@@ -89,7 +89,8 @@ async def test_import_creates_a_submitted_build_with_its_packaging(catalog: Any)
     assert build["id"] == doc["product"]["build"]["uuid"]
     assert r.headers["Location"] == build["url"]
     assert build["version"] == "2.3.1" and build["status"] == "submitted"
-    assert build["container_registry"] == "https://index.docker.io/v1/"
+    # One stored registry form since issue 9: a bare host[:port], whatever the document wrote.
+    assert build["container_registry"] == "index.docker.io"
     assert (build["container_repository"], build["container_tag"]) == ("northwind/sepsis-hooks", "2.3.1")
     assert build["warnings"] == []
     db = await catalog.db()
@@ -286,7 +287,7 @@ async def test_build_made_without_a_document_exports_a_generated_canonical_one(c
     bid, cid = uuid4(), uuid4()
     await db.execute(
         "INSERT INTO builds (id, product_id, version, container_registry, container_repository, "
-        "container_tag) VALUES ($1, $2, '1.0.0', 'https://ghcr.io', 'ghcr.io/acme/app', '1.0.0')",
+        "container_tag) VALUES ($1, $2, '1.0.0', 'ghcr.io', 'acme/app', '1.0.0')",
         bid,
         UUID(pid),
     )

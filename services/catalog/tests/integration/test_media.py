@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import io
 import struct
+import threading
 import zlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
 import aiohttp
+import pytest
 from PIL import Image
+
+from hspm.catalog.media import images
 
 PAST = datetime.now(UTC) - timedelta(days=1)
 
@@ -212,3 +216,59 @@ async def test_images_go_with_the_product(catalog) -> None:
     assert await db.fetchval("SELECT count(*) FROM images WHERE product_id = $1", pid) == 2
     await db.execute("DELETE FROM products WHERE id = $1", pid)
     assert await db.fetchval("SELECT count(*) FROM images WHERE product_id = $1", pid) == 0
+
+
+# --- issue 9: rights before the body, decoding off the loop, binary Accept ----------------
+
+
+@pytest.fixture
+def decodes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
+    """Each call of the image decoder: its field, and whether it ran on the event loop's thread."""
+    calls: list[tuple[str, bool]] = []
+    real = images.variants
+
+    def recording(data: bytes, max_pixels: int, field: str = "image") -> images.Variants:
+        calls.append((field, threading.current_thread() is threading.main_thread()))
+        return real(data, max_pixels, field)
+
+    monkeypatch.setattr(images, "variants", recording)
+    return calls
+
+
+async def test_images_are_not_decoded_before_the_permission_check(
+    catalog, decodes: list[tuple[str, bool]]
+) -> None:
+    listed = await product(catalog, catalog.isv.user_id)
+    draft = await product(catalog, catalog.isv.user_id, listed=False)
+    shot = (await screenshot(catalog, listed, "Existing")).body["id"]
+    decodes.clear()
+    # No right to change it: 403 (a seen product) or 404 (an unseen one), whatever the body.
+    for pid, status in ((listed, 403), (draft, 404)):
+        assert (await put_logo(catalog, pid, catalog.other_isv, bomb())).status == status
+        r = await put_logo(catalog, pid, catalog.other_isv, b"\0" * (4 * 1024 * 1024 + 1))
+        assert r.status == status, r  # not 413: the body is not even read
+        data = form(**{"screenshot[caption]": "Bomb", "screenshot[image]": bomb()})
+        r = await catalog.post(f"/products/{pid}/screenshots", catalog.other_isv, data=data)
+        assert r.status == status, r
+    data = form(**{"screenshot[image]": bomb()})
+    r = await catalog.patch(f"/products/{listed}/screenshots/{shot}", catalog.other_isv, data=data)
+    assert r.status == 403, r
+    assert decodes == []
+    # With the right, the same bomb reaches the decoder (in a thread) and is refused by its pixel limit.
+    r = await put_logo(catalog, listed, catalog.isv, bomb())
+    assert r.status == 422 and "logo" in r.errors, r
+    assert decodes == [("logo", False)]  # once, off the event loop
+    assert (await catalog.get(f"/products/{listed}/logos")).body["results"] == []
+
+
+async def test_binary_endpoints_answer_an_image_accept_header(catalog) -> None:
+    pid = await product(catalog, catalog.isv.user_id)
+    placeholder = await catalog.get(f"/products/{pid}/logo/small", headers={"Accept": "image/png"})
+    assert placeholder.status == 200 and placeholder.content_type == "image/png", placeholder
+    await put_logo(catalog, pid, catalog.isv, image("PNG", (300, 300), mode="RGBA"))
+    sid = (await screenshot(catalog, pid, "Accept")).body["id"]
+    for path in (f"/products/{pid}/logo/medium", f"/products/{pid}/screenshots/{sid}/large"):
+        for accept in ("image/png", "image/*", "image/png,image/jpeg;q=0.9", "*/*"):
+            r = await catalog.get(path, headers={"Accept": accept})
+            assert r.status == 200 and r.content_type.startswith("image/"), (path, accept, r)
+            assert Image.open(io.BytesIO(r.raw)).size[0] > 0

@@ -94,7 +94,7 @@ def test_generated_document_from_rows_validates() -> None:
     product = {"id": UUID(int=1), "name": "Made by API", "mime_type": "application/vnd.docker"}
     build = {
         "id": UUID(int=2),
-        "container_registry": "https://index.docker.io/v1/",
+        "container_registry": "index.docker.io",
         "container_repository": "acme/app",
         "container_tag": "1.0.0",
         "image_digest": None,
@@ -116,5 +116,9 @@ def test_generated_document_from_rows_validates() -> None:
     doc = mapping.document_from("https://m.example", product, build, [config], [task], [])
     report = validate(doc)
     assert report.errors == [] and report.warnings == []
-    assert doc["product"]["build"]["binary"]["image"] == "acme/app:1.0.0"
+    # The registry as a URI, and the image naming its registry (issue 9: one stored form).
+    assert doc["product"]["build"]["binary"] == {
+        "registry": "https://index.docker.io",
+        "image": "index.docker.io/acme/app:1.0.0",
+    }
     assert canonical(doc).startswith(b'{"$schema":')

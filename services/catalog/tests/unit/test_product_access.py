@@ -226,3 +226,56 @@ async def test_publishing_takes_the_permission_even_for_the_owner(
     row = await service.publish_product(CONN, both, draft, models.Publication())
     assert row["listed"] is True and await seen(ANONYMOUS, draft)
     assert [type(e).__name__ for e in events] == ["ProductPublished"]
+
+
+# --- issue 9: an embargo is staff's ---------------------------------------------------------
+
+STAFF = user("products.read", "products.update", "products.publish")
+
+
+@pytest.mark.parametrize(
+    ("who", "new", "allowed"),
+    [
+        (OWNER, NOW, False),  # sooner
+        (OWNER, FUTURE - timedelta(hours=1), False),  # still sooner
+        (OWNER, None, False),  # cleared
+        (OWNER, FUTURE, True),  # unchanged (the UI echoes the product back)
+        (OWNER, FUTURE + timedelta(days=1), True),  # postponed
+        (MANAGER, NOW, False),  # products.update is not products.publish
+        (STAFF, NOW, True),
+        (STAFF, None, True),
+        (user("everything.manage"), PAST, True),
+    ],
+    ids=[
+        "sooner",
+        "still-sooner",
+        "cleared",
+        "unchanged",
+        "postponed",
+        "manager",
+        "staff",
+        "staff-clears",
+        "admin",
+    ],
+)
+async def test_owner_cannot_lift_an_operators_embargo(
+    products: FakeProducts, events: list[Event], who: Principal, new: datetime | None, allowed: bool
+) -> None:
+    embargoed = kinds(products)["embargoed"]
+    change = models.ProductUpdate(visible_at=new)
+    if allowed:
+        row = await service.update_product(CONN, who, embargoed, change)
+        assert row["visible_at"] == new and len(events) == 1
+    else:
+        with pytest.raises(Forbidden):
+            await service.update_product(CONN, who, embargoed, change)
+        assert products.rows[embargoed]["visible_at"] == FUTURE and events == []
+
+
+async def test_before_publication_visible_at_is_the_owners_proposal(
+    products: FakeProducts, events: list[Event]
+) -> None:
+    draft = kinds(products)["unpublished_with_a_date"]
+    for new in (None, NOW, PAST):
+        row = await service.update_product(CONN, OWNER, draft, models.ProductUpdate(visible_at=new))
+        assert row["visible_at"] == new

@@ -77,6 +77,41 @@ class TestPolicy:
         assert r.body["required_rules"] == []
 
 
+class TestServiceTrust:
+    """Issue 9: the trusted and insecure registries and the exceptions are shown to staff only."""
+
+    async def test_registries_are_shown_to_staff_only(self, curation) -> None:
+        current = (await curation.get("/validation_policy", curation.operator)).body
+        body = current | {"allowed_registries": ["10.0.0.5:5000"], "insecure_registries": ["10.0.0.5:5000"]}
+        assert (await curation.put("/validation_policy", curation.operator, body)).status == 200
+        for staff in (curation.operator, curation.admin, curation.auditor):
+            r = await curation.get("/validation_policy", staff)
+            assert r.body["allowed_registries"] == ["10.0.0.5:5000"], staff.name
+            assert r.body["insecure_registries"] == ["10.0.0.5:5000"]
+        for other in (curation.isv, curation.customer, curation.nobody):
+            r = await curation.get("/validation_policy", other)
+            assert r.status == 200 and r.body["required_rules"], r
+            assert "allowed_registries" not in r.body and "insecure_registries" not in r.body
+
+    async def test_a_runs_policy_is_shown_without_them_to_others(self, curation) -> None:
+        pid = await curation.product(curation.isv)
+        current = (await curation.get("/validation_policy", curation.operator)).body
+        body = current | {"allowed_registries": ["10.0.0.5:5000"]}
+        assert (await curation.put("/validation_policy", curation.operator, body)).status == 200
+        waiver = {"product_id": str(pid), "rule": "user.non_root", "reason": "Vendor base image."}
+        assert (await curation.post("/validation_policy/exceptions", curation.operator, waiver)).status == 201
+        bid = await curation.published(pid)
+        run = (await curation.post(f"/products/{pid}/builds/{bid}/validations", curation.customer)).body
+        assert "allowed_registries" not in run["policy"] and "exceptions" not in run["policy"]
+        assert run["policy"]["required_rules"]
+        for who in (curation.isv, curation.customer):
+            r = await curation.get(run["path"], who)
+            assert "allowed_registries" not in r.body["policy"] and "exceptions" not in r.body["policy"]
+        r = await curation.get(run["path"], curation.auditor)
+        assert r.body["policy"]["allowed_registries"] == ["10.0.0.5:5000"]
+        assert r.body["policy"]["exceptions"] == [{"rule": "user.non_root", "reason": "Vendor base image."}]
+
+
 class TestExceptions:
     async def test_create_list_show_delete_and_flow_into_requests(self, curation) -> None:
         pid = await curation.product(curation.isv)
@@ -102,11 +137,11 @@ class TestExceptions:
         assert listed.body["total_entries"] == 2
         listed = await curation.get(f"/validation_policy/exceptions?product_id={pid}", curation.operator)
         assert [e["id"] for e in listed.body["results"]] == [exception["id"]]
-        listed = await curation.get("/validation_policy/exceptions", curation.isv)
-        assert [e["id"] for e in listed.body["results"]] == [exception["id"]]
-        assert (await curation.get("/validation_policy/exceptions", curation.customer)).body["results"] == []
-        assert (await curation.get(exception["path"], curation.isv)).status == 200
-        assert (await curation.get(exception["path"], curation.other_isv)).status == 404
+        # Staff only (issue 9): which checks a product skips is not for ISVs or customers.
+        assert (await curation.get("/validation_policy/exceptions", curation.isv)).status == 403
+        assert (await curation.get("/validation_policy/exceptions", curation.customer)).status == 403
+        assert (await curation.get(exception["path"], curation.isv)).status == 403
+        assert (await curation.get(exception["path"], curation.auditor)).status == 200
 
         assert (await curation.delete(exception["path"], curation.isv)).status == 403
         assert (await curation.delete(exception["path"], curation.operator)).status == 204
@@ -194,7 +229,8 @@ async def _started(settings: Settings) -> TestClient:
 
 
 async def _policy(client: TestClient) -> dict[str, Any]:
-    async with client.get("/validation_policy", headers=as_headers(user())) as resp:
+    staff = user(["validations.read"])
+    async with client.get("/validation_policy", headers=as_headers(staff)) as resp:
         assert resp.status == 200
         body: dict[str, Any] = await resp.json()
         return body

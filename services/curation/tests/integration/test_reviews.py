@@ -273,22 +273,6 @@ class TestDecisions:
 
 
 class TestReadCopy:
-    async def test_a_deleted_build_takes_its_case_along(self, curation) -> None:
-        pid = await curation.product()
-        bid = await curation.submit(pid)
-        case_id = (await curation.case(bid))["id"]
-        await curation.deliver(catalog.BuildDeleted(build_id=bid, product_id=pid))
-        assert (await curation.get(f"/reviews/{case_id}", curation.operator)).status == 404
-        assert await (await curation.db()).fetchval("SELECT count(*) FROM validation_runs") == 0
-
-    async def test_a_deleted_product_takes_everything_along(self, curation) -> None:
-        pid = await curation.product()
-        await curation.submit(pid)
-        await curation.deliver(catalog.ProductDeleted(product_id=pid, owner_id=curation.isv.user_id))
-        db = await curation.db()
-        for table in ("products", "builds", "review_cases", "provenance", "validation_runs"):
-            assert await db.fetchval(f"SELECT count(*) FROM {table}") == 0, table
-
     async def test_ownership_follows_the_catalog(self, curation) -> None:
         pid = await curation.product(curation.isv)
         bid = await curation.submit(pid)

@@ -20,9 +20,10 @@ DAY = 86_400.0
 
 
 async def _age_runs(curation, build_id: UUID, seconds: float) -> None:
-    """Pretend the build's runs were requested and finished ``seconds`` ago."""
+    """Pretend the build's runs were requested, released and finished ``seconds`` ago."""
     await (await curation.db()).execute(
         "UPDATE validation_runs SET requested_at = requested_at - make_interval(secs => $2), "
+        "dispatched_at = dispatched_at - make_interval(secs => $2), "
         "completed_at = completed_at - make_interval(secs => $2) WHERE build_id = $1",
         build_id,
         seconds,

@@ -26,6 +26,7 @@ from hspm.curation.reviews import service
 from hspm.curation.reviews.models import DecisionCreate
 
 CONN: Any = None  # the fakes keep everything in memory; no connection is needed
+DIGEST = "sha256:" + "d" * 64
 
 
 class FakeCases:
@@ -47,6 +48,8 @@ class FakeCases:
             "attention_reason": None,
             "submission": 1,
             "current_run_id": None,
+            "image_digest": DIGEST,
+            "deleted_at": None,
         } | kw
         self.cases[case["id"]] = case
         return dict(case)
@@ -72,6 +75,10 @@ class FakeCases:
         self.cases[case_id].update(state=state, attention=attention is not None, attention_reason=attention)
         return dict(self.cases[case_id])
 
+    async def pin_digest(self, conn: Any, case_id: UUID, digest: str | None) -> dict[str, Any]:
+        self.cases[case_id].update(image_digest=digest)
+        return dict(self.cases[case_id])
+
     async def set_attention(self, conn: Any, case_id: UUID, attention: str | None) -> None:
         self.cases[case_id].update(attention=attention is not None, attention_reason=attention)
 
@@ -94,6 +101,9 @@ class FakeRuns:
 
     async def latest_run(self, conn: Any, build_id: UUID) -> dict[str, Any] | None:
         return None
+
+    async def release_waiting(self, conn: Any) -> int:
+        return 0
 
     async def complete(self, conn: Any, report: ValidationCompleted) -> dict[str, Any] | None:
         """The finished run once; None for a report of a run already finished."""
@@ -249,6 +259,23 @@ async def test_the_decider_and_the_reason_are_on_record(world: World) -> None:
     assert entry["remark"] == "Add a label."
     [event] = world.outbox.events
     assert isinstance(event, BuildReviewChanged) and event.reason == "Add a label."
+
+
+async def test_approval_without_a_pinned_digest_is_409(world: World) -> None:
+    """Issue 9: approval publishes the pinned digest, so a build without one is refused."""
+    case = world.cases.add("awaiting_review", image_digest=None)
+    with pytest.raises(Conflict) as info:
+        await service.decide(CONN, OPERATOR, case["id"], decision("approve"))
+    assert "no validated image digest" in str(info.value.detail)
+    assert world.cases.state(case["id"]) == "awaiting_review"
+    assert world.cases.provenance == [] and world.outbox.events == []
+
+
+async def test_approval_announces_the_pinned_digest(world: World) -> None:
+    case = world.cases.add("awaiting_review")
+    await service.decide(CONN, OPERATOR, case["id"], decision("approve"))
+    [event] = world.outbox.events
+    assert isinstance(event, BuildReviewChanged) and event.image_digest == DIGEST
 
 
 async def test_a_decision_lowers_the_attention_flag(world: World) -> None:

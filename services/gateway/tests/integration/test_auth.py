@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+import jwt
 import pytest
+
+from hspm.common.auth import PRINCIPAL_HEADER, verify_assertion
+from hspm.common.errors import Unauthorized
+from hspm.common.testing import TEST_INTERNAL_SECRET
 
 CHALLENGE = 'Bearer error="invalid_token"'
 
@@ -61,6 +66,21 @@ class TestPrincipal:
         for _ in range(5):
             await echo(gateway, headers=headers)
         assert identity.lookups == before + 1
+
+    @pytest.mark.parametrize(
+        ("path", "service"), [("/users/me", "identity"), ("/products/1", "catalog"), ("/reviews", "curation")]
+    )
+    async def test_each_assertion_names_the_service_it_is_for(self, gateway, identity, path, service):
+        # The fakes verify with their own name (conftest); here: no other service accepts it.
+        headers, sid, _ = identity.bearer(["users.read"])
+        _, _, body = await echo(gateway, path, headers=headers)
+        assert body["service"] == service
+        assert body["principal"]["session_id"] == sid
+        assertion = body["headers"][PRINCIPAL_HEADER]
+        assert jwt.decode(assertion, options={"verify_signature": False})["aud"] == service
+        for other in {"identity", "catalog", "curation", "licensing", "notifier"} - {service}:
+            with pytest.raises(Unauthorized):
+                verify_assertion(assertion, TEST_INTERNAL_SECRET, audience=other)
 
     async def test_concurrent_first_requests_share_one_lookup(self, gateway, identity):
         headers, _, _ = identity.bearer(["users.read"])

@@ -81,7 +81,32 @@ class TestJsonOnly:
         async with gateway.http.get("/products?format=json", headers={"Accept": "text/html"}) as resp:
             assert resp.status == 200
 
-    @pytest.mark.parametrize("path", ["/sessions?code=x", "/identity_providers/1/redirect", "/docs"])
+    @pytest.mark.parametrize(
+        "path",
+        [
+            "/products/1/logo/small",
+            "/products/1/logo",
+            "/products/1/screenshots/2/large",
+            "/products/1/builds/2/asset",
+        ],
+    )
+    @pytest.mark.parametrize("accept", ["image/png", "image/*", "application/octet-stream"])
+    async def test_binary_endpoints_take_their_media_type(self, gateway, path, accept):
+        # Logos, screenshots and build assets are images and files, not JSON: browsers
+        # and the reference UI ask for them with Accept: image/png and got 406.
+        async with gateway.http.get(path, headers={"Accept": accept}) as resp:
+            assert resp.status == 200, await resp.text()
+            body = await resp.json()
+        assert (body["service"], body["path"]) == ("catalog", path)
+
+    @pytest.mark.parametrize("path", ["/products/1", "/products/1/screenshots", "/products/1/builds/2"])
+    async def test_json_resources_beside_them_stay_json_only(self, gateway, path):
+        async with gateway.http.get(path, headers={"Accept": "image/png"}) as resp:
+            assert resp.status == 406
+
+    @pytest.mark.parametrize(
+        "path", ["/sessions?code=x", "/identity_providers/1/redirect", "/docs", "/session"]
+    )
     async def test_browser_targets_are_exempt(self, gateway, path):
         async with gateway.http.get(path, headers={"Accept": "text/html"}) as resp:
             assert resp.status == 200

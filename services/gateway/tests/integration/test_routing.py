@@ -8,6 +8,8 @@ import hashlib
 import aiohttp
 import pytest
 
+from hspm.gateway import keys
+
 OWNERS = [
     ("/users", "identity"),
     ("/users/123", "identity"),
@@ -24,6 +26,8 @@ OWNERS = [
     ("/api_tokens/5", "identity"),
     ("/products", "catalog"),
     ("/products/1/builds/2", "catalog"),
+    # Documented in the catalog's API, but the gateway had no rule for it (404).
+    ("/marketplace/validate", "catalog"),
     ("/products/1/builds/2/validations", "curation"),
     ("/products/1/builds/2/validations/3", "curation"),
     ("/products/1/licenses", "licensing"),
@@ -221,10 +225,32 @@ class TestOperations:
             assert resp.status == 503
             assert "identity" in (await resp.json())["failures"]
 
-    async def test_metrics_are_exposed(self, gateway):
-        async with gateway.http.get("/metrics") as resp:
+    async def test_metrics_are_not_public(self, gateway, identity):
+        # The gateway is the one published service: its /metrics (routes, traffic, error
+        # rates) is for the operators' scraper, not for anyone on the internet.
+        admin, _, _ = identity.bearer(["everything.manage"])
+        for headers in ({}, admin):
+            async with gateway.http.get("/metrics", headers=headers) as resp:
+                assert resp.status == 404
+                assert "hspm_http_requests_total" not in await resp.text()
+
+    async def test_metrics_are_served_on_the_internal_listener(self, start_gateway):
+        gw = await start_gateway(metrics_port=0)
+        async with gw.http.get("/users") as resp:
             assert resp.status == 200
-            assert "hspm_http_requests_total" in await resp.text()
+        url = gw.app[keys.metrics_url]
+        assert url != gw.url
+        async with aiohttp.ClientSession() as http, http.get(url + "/metrics") as resp:
+            assert resp.status == 200
+            text = await resp.text()
+        assert "hspm_http_requests_total" in text
+        assert 'route="/users"' in text
+        # Nothing else is served there.
+        async with aiohttp.ClientSession() as http, http.get(url + "/users") as resp:
+            assert resp.status == 404
+
+    async def test_no_metrics_listener_unless_configured(self, gateway):
+        assert keys.metrics_url not in gateway.app
 
 
 class TestIsolation:

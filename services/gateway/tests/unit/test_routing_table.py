@@ -37,6 +37,10 @@ class TestRouteTable:
             ("/", None),
             ("/internal/sessions/1", None),
             ("/productsx", None),
+            ("/marketplace/validate", "catalog"),
+            ("/products/1/logo/small", "catalog"),
+            ("/products/1/screenshots/2/large", "catalog"),
+            ("/products/1/builds/2/asset", "catalog"),
         ],
     )
     def test_owner(self, path, service):
@@ -53,6 +57,12 @@ class TestRouteTable:
         assert not TABLE.match("/sessions").json_only
         assert not TABLE.match("/identity_providers/1/redirect").json_only
         assert TABLE.match("/identity_providers/1").json_only
+        assert not TABLE.match("/products/1/logo/medium").json_only
+        assert not TABLE.match("/products/1/screenshots/2/small").json_only
+        assert not TABLE.match("/products/1/builds/2/asset").json_only
+        assert TABLE.match("/products/1/screenshots/2").json_only
+        assert TABLE.match("/products/1/logos").json_only
+        assert TABLE.match("/marketplace/validate").json_only
 
     def test_first_segment_must_be_literal(self):
         with pytest.raises(ValueError):

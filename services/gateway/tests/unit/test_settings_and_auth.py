@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from hspm.common.config import MIN_INTERNAL_SECRET_LENGTH
 from hspm.common.testing import TEST_INTERNAL_SECRET
 from hspm.gateway.config import Settings
 from hspm.gateway.edge.auth import InvalidToken, bearer_token
@@ -33,11 +34,23 @@ class TestSettings:
         assert s.notifier_url is None
         assert s.origins() == frozenset({"https://a.example", "https://b.example"})
 
-    @pytest.mark.parametrize("secret", ["", "short"])
+    @pytest.mark.parametrize("secret", ["", "short", "x" * (MIN_INTERNAL_SECRET_LENGTH - 1)])
     def test_internal_secret_is_required(self, secret, monkeypatch):
         monkeypatch.delenv("HSPM_INTERNAL_SECRET", raising=False)
-        with pytest.raises(ValidationError):
+        with pytest.raises(ValidationError, match="HSPM_INTERNAL_SECRET"):
             Settings(internal_secret=secret)
+
+    def test_the_minimum_is_the_one_every_service_enforces(self):
+        # One minimum, in hspm.common.config: a key the gateway signs with is one every
+        # service accepts, and no service accepts a shorter one.
+        assert Settings(internal_secret="x" * MIN_INTERNAL_SECRET_LENGTH)
+        assert MIN_INTERNAL_SECRET_LENGTH >= 16
+
+    @pytest.mark.parametrize("value", ["", "0", "9464"])
+    def test_metrics_port_from_the_environment(self, value, monkeypatch):
+        monkeypatch.setenv("HSPM_INTERNAL_SECRET", TEST_INTERNAL_SECRET)
+        monkeypatch.setenv("HSPM_METRICS_PORT", value)
+        assert Settings().metrics_port == (int(value) if value else None)
 
 
 class TestBearer:

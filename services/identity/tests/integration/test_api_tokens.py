@@ -10,6 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from hspm.common import permissions
+from hspm.common.auth import Principal
 
 PUBLIC_URL = "http://marketplace.test"
 ADMINISTRATOR_ROLE = "00000000-0000-4000-8000-000000000001"
@@ -133,6 +134,52 @@ class TestScopes:
         role = await identity.make_role({"groups": {"read": True}})
         await identity.appoint(role["id"], user["id"])
         assert (await identity.session(token["id"]))["permissions"] == ["groups.read"]
+
+
+class TestEmptyScopes:
+    """``scopes: []`` was read as unscoped: full owner rights, and it could mint ``*``."""
+
+    async def test_empty_scopes_are_refused_when_minting(self, identity):
+        user = await identity.make_user()
+        r = await identity.post(
+            f"/users/{user['id']}/api_tokens", identity.as_user(user["id"]), {"name": "t", "scopes": []}
+        )
+        assert r.status == 422, r
+        assert "scopes" in r.errors
+        listed = await identity.get(f"/users/{user['id']}/api_tokens", identity.admin)
+        assert listed.body["results"] == []
+
+    async def test_a_stored_token_with_empty_scopes_can_do_nothing_and_cannot_mint(self, identity):
+        # Tokens minted with [] before the fix are still in databases: they grant nothing.
+        user = await identity.make_user()
+        await identity.appoint(ADMINISTRATOR_ROLE, user["id"])
+        token = await identity.make_token(user["id"])
+        other = await identity.make_token(user["id"])
+        await (await identity.db()).execute(
+            "UPDATE sessions SET scopes = '{}' WHERE id = $1", UUID(token["id"])
+        )
+        doc = await identity.session(token["id"])
+        assert (doc["permissions"], doc["scopes"]) == ([], [])
+        # The caller exactly as the gateway asserts it from that document.
+        me = Principal(
+            kind="user",
+            user_id=UUID(user["id"]),
+            session_id=UUID(token["id"]),
+            permissions=frozenset(doc["permissions"]),
+            scopes=frozenset(doc["scopes"]),
+        )
+        mark = await identity.outbox_mark()
+        minted = await identity.post(
+            f"/users/{user['id']}/api_tokens", me, {"name": "wider", "scopes": ["*"]}
+        )
+        assert minted.status == 403, minted
+        assert (await identity.patch(f"/users/{user['id']}", me, {"name": "Renamed"})).status == 403
+        assert (await identity.delete(other["path"], me)).status == 403
+        assert (await identity.post("/groups", me, {"name": "Not mine"})).status == 403
+        assert (await identity.get("/users", me)).status == 403
+        assert await identity.events_since(mark) == []
+        listed = await identity.get(f"/users/{user['id']}/api_tokens", identity.admin)
+        assert sorted(t["id"] for t in listed.body["results"]) == sorted([token["id"], other["id"]])
 
 
 class TestRevokeApiToken:

@@ -255,3 +255,88 @@ class TestMembers:
         who = identity.persona(persona)
         assert (await identity.post(f"{group['path']}/members", who, {"user_id": user["id"]})).status == 403
         assert (await identity.delete(member["path"], who)).status == 403
+
+
+class TestUpdateMember:
+    """The reference clients PUT/PATCH a membership ({member: {group_id, user_id}})."""
+
+    @pytest.mark.parametrize("method", ["PUT", "PATCH"])
+    async def test_moving_a_membership_to_another_user(self, identity, method):
+        group, old, new = await identity.make_group(), await identity.make_user(), await identity.make_user()
+        member = await identity.add_member(group["id"], old["id"])
+        mark = await identity.outbox_mark()
+        r = await identity.request(method, member["path"], identity.admin, {"member": {"user_id": new["id"]}})
+        assert r.status == 200, r
+        assert (r.body["id"], r.body["group_id"], r.body["user_id"]) == (member["id"], group["id"], new["id"])
+        assert r.body["updated_at"] >= member["updated_at"]
+        shown = await identity.get(member["path"], identity.admin)
+        assert shown.body["user_id"] == new["id"]
+        events = await identity.events_since(mark)
+        changed = [(b["user_id"], b["member"]) for t, b in events if t == "identity.membership.changed"]
+        assert changed == [(old["id"], False), (new["id"], True)]
+        assert [sorted(b["user_ids"]) for t, b in events if t == "identity.access.changed"] == [
+            sorted([old["id"], new["id"]])
+        ]
+        assert await identity.written_with("members", member["id"], mark)
+
+    async def test_echoed_membership_changes_nothing(self, identity):
+        group, user = await identity.make_group(), await identity.make_user()
+        member = await identity.add_member(group["id"], user["id"])
+        mark = await identity.outbox_mark()
+        r = await identity.put(member["path"], identity.admin, {"member": member})
+        assert r.status == 200, r
+        assert r.body["user_id"] == user["id"]
+        assert await identity.events_since(mark) == []
+
+    async def test_user_already_a_member_is_422(self, identity):
+        group, a, b = await identity.make_group(), await identity.make_user(), await identity.make_user()
+        member = await identity.add_member(group["id"], a["id"])
+        await identity.add_member(group["id"], b["id"])
+        mark = await identity.outbox_mark()
+        r = await identity.patch(member["path"], identity.admin, {"user_id": b["id"]})
+        assert r.status == 422, r
+        assert "user_id" in r.errors
+        assert await identity.events_since(mark) == []
+
+    @pytest.mark.parametrize(
+        ("field", "value"), [("user_id", "UNKNOWN"), ("group_id", "OTHER"), ("user_id", None)]
+    )
+    async def test_invalid_fields_are_422(self, identity, field, value):
+        group, other, user = (
+            await identity.make_group(),
+            await identity.make_group(),
+            await identity.make_user(),
+        )
+        member = await identity.add_member(group["id"], user["id"])
+        value = {"UNKNOWN": str(uuid4()), "OTHER": other["id"]}.get(value, value)
+        r = await identity.patch(member["path"], identity.admin, {field: value})
+        assert r.status == 422, r
+        assert field in r.errors
+        assert (await identity.get(member["path"], identity.admin)).body["user_id"] == user["id"]
+
+    async def test_member_of_another_group_is_404(self, identity):
+        group, other, user = (
+            await identity.make_group(),
+            await identity.make_group(),
+            await identity.make_user(),
+        )
+        member = await identity.add_member(group["id"], user["id"])
+        r = await identity.patch(
+            f"{other['path']}/members/{member['id']}", identity.admin, {"user_id": user["id"]}
+        )
+        assert r.status == 404, r
+
+    @pytest.mark.parametrize("persona", ["auditor", "operator", "customer"])
+    async def test_needs_groups_update_like_adding(self, identity, persona):
+        group, user, other = (
+            await identity.make_group(),
+            await identity.make_user(),
+            await identity.make_user(),
+        )
+        member = await identity.add_member(group["id"], user["id"])
+        for method in ("PUT", "PATCH"):
+            r = await identity.request(
+                method, member["path"], identity.persona(persona), {"user_id": other["id"]}
+            )
+            assert r.status == 403, r
+        assert (await identity.get(member["path"], identity.admin)).body["user_id"] == user["id"]

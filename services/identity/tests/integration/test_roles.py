@@ -317,6 +317,119 @@ class TestAppointments:
         assert (await identity.delete(appointment["path"], who)).status == 403
 
 
+class TestUpdateAppointment:
+    """The reference clients PUT/PATCH an appointment ({appointment: {entity_id, entity_type}})."""
+
+    @pytest.mark.parametrize("method", ["PUT", "PATCH"])
+    async def test_moving_an_appointment_to_another_user(self, identity, method):
+        role, old, new = (
+            await identity.make_role({"groups": {"read": True}}),
+            await identity.make_user(),
+            await identity.make_user(),
+        )
+        appointment = await identity.appoint(role["id"], old["id"])
+        mark = await identity.outbox_mark()
+        body = {"appointment": {"entity_id": new["id"], "entity_type": "User"}}
+        r = await identity.request(method, appointment["path"], identity.admin, body)
+        assert r.status == 200, r
+        assert (r.body["id"], r.body["role_id"], r.body["entity_id"], r.body["entity_type"]) == (
+            appointment["id"],
+            role["id"],
+            new["id"],
+            "User",
+        )
+        assert "groups.read" in await identity.effective(new["id"])
+        assert "groups.read" not in await identity.effective(old["id"])
+        changed = [
+            sorted(b["user_ids"])
+            for t, b in await identity.events_since(mark)
+            if t == "identity.access.changed"
+        ]
+        assert changed[0] == sorted([old["id"], new["id"]])
+        assert await identity.written_with("appointments", appointment["id"], mark)
+
+    async def test_moving_it_to_a_group_reaches_the_members(self, identity):
+        role, user, group, member = (
+            await identity.make_role({}),
+            await identity.make_user(),
+            await identity.make_group(),
+            await identity.make_user(),
+        )
+        await identity.add_member(group["id"], member["id"])
+        appointment = await identity.appoint(role["id"], user["id"])
+        mark = await identity.outbox_mark()
+        r = await identity.patch(
+            appointment["path"], identity.admin, {"entity_id": group["id"], "entity_type": "Group"}
+        )
+        assert r.status == 200, r
+        assert (r.body["entity_id"], r.body["entity_type"]) == (group["id"], "Group")
+        [event] = [b for t, b in await identity.events_since(mark) if t == "identity.access.changed"]
+        assert sorted(event["user_ids"]) == sorted([user["id"], member["id"]])
+
+    async def test_echoed_appointment_changes_nothing(self, identity):
+        role, user = await identity.make_role({}), await identity.make_user()
+        appointment = await identity.appoint(role["id"], user["id"])
+        mark = await identity.outbox_mark()
+        r = await identity.put(appointment["path"], identity.admin, {"appointment": appointment})
+        assert r.status == 200, r
+        assert r.body["entity_id"] == user["id"]
+        assert await identity.events_since(mark) == []
+
+    @pytest.mark.parametrize(
+        ("body", "field"),
+        [
+            ({"entity_id": "UNKNOWN", "entity_type": "User"}, "entity_id"),
+            ({"entity_id": "USER", "entity_type": "Group"}, "entity_id"),
+            ({"entity_type": "Robot"}, "entity_type"),
+            ({"role_id": "OTHER"}, "role_id"),
+            ({"entity_id": None}, "entity_id"),
+            ({"entity_id": "HOLDER", "entity_type": "User"}, "entity_id"),
+        ],
+    )
+    async def test_invalid_fields_are_422(self, identity, body, field):
+        role, other, user, holder = (
+            await identity.make_role({}),
+            await identity.make_role({}),
+            await identity.make_user(),
+            await identity.make_user(),
+        )
+        appointment = await identity.appoint(role["id"], user["id"])
+        await identity.appoint(role["id"], holder["id"])
+        names = {"UNKNOWN": str(uuid4()), "USER": user["id"], "OTHER": other["id"], "HOLDER": holder["id"]}
+        body = {k: names.get(v, v) if isinstance(v, str) else v for k, v in body.items()}
+        mark = await identity.outbox_mark()
+        r = await identity.patch(appointment["path"], identity.admin, body)
+        assert r.status == 422, r
+        assert field in r.errors
+        assert (await identity.get(appointment["path"], identity.admin)).body == appointment
+        assert await identity.events_since(mark) == []
+
+    async def test_appointment_under_another_role_is_404(self, identity):
+        role, other, user = (
+            await identity.make_role({}),
+            await identity.make_role({}),
+            await identity.make_user(),
+        )
+        appointment = await identity.appoint(role["id"], user["id"])
+        path = f"{other['path']}/appointments/{appointment['id']}"
+        assert (await identity.patch(path, identity.admin, {"entity_id": user["id"]})).status == 404
+
+    @pytest.mark.parametrize("persona", ["customer", "auditor", "operator"])
+    async def test_needs_roles_update_like_appointing(self, identity, persona):
+        role, user, other = (
+            await identity.make_role({}),
+            await identity.make_user(),
+            await identity.make_user(),
+        )
+        appointment = await identity.appoint(role["id"], user["id"])
+        body = {"entity_id": other["id"], "entity_type": "User"}
+        for method in ("PUT", "PATCH"):
+            assert (
+                await identity.request(method, appointment["path"], identity.persona(persona), body)
+            ).status == 403
+        assert (await identity.get(appointment["path"], identity.admin)).body == appointment
+
+
 class TestEffectivePermissions:
     async def test_new_user_holds_the_default_role(self, identity):
         user = await identity.make_user()

@@ -116,9 +116,11 @@ class TestUnreadable:
         scan = _scan(gzip.compress(_tar(("a", FILE, ""), body=b"y" * 5000))[:60])
         assert scan.error is not None and "not a readable tar archive" in scan.error
 
-    def test_zstd_is_not_scanned(self) -> None:
+    def test_zstd_that_is_no_zstd_stream_is_unreadable(self) -> None:
+        # Was "zstd-compressed; not scanned" (a warning, then unpacked as root): issue 9.
         scan = _scan(b"\x28\xb5\x2f\xfd" + b"\0" * 32)
-        assert scan.compression == "zstd" and scan.error == "zstd-compressed; not scanned"
+        assert scan.compression == "zstd"
+        assert scan.error is not None and scan.error.startswith("not a readable zstd stream")
 
     def test_diff_id_mismatch(self) -> None:
         scan = _scan(gzip.compress(_tar(("a", FILE, ""))), diff_id="sha256:" + "0" * 64)

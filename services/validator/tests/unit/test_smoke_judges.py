@@ -110,3 +110,9 @@ class TestHttp:
         status, evidence = judge_http(HttpResponse(503, {}, b"overloaded"))
         assert status == "fail"
         assert "503" in evidence and "overloaded" in evidence
+
+
+def test_deeply_nested_json_is_judged_not_a_crash() -> None:
+    # Issue 9 (hostile input): a body nesting past the recursion limit fails the probe.
+    resp = HttpResponse(200, {"content-type": "application/json"}, b"[" * 200_000)
+    assert judge_fhir(resp)[0] == "fail"

@@ -173,3 +173,9 @@ def test_layout_uses_oci_types_over_the_same_blobs(tmp_path: Path) -> None:
     assert (
         tmp_path / "blobs/sha256" / manifests.sha256(config).removeprefix("sha256:")
     ).read_bytes() == config
+
+
+def test_a_manifest_nesting_past_the_recursion_limit_is_a_registry_error() -> None:
+    # Issue 9 (hostile input): was a RecursionError, so the run ended as an "error".
+    with pytest.raises(manifests.RegistryError, match="^the manifest nests too deeply to be read$"):
+        manifests.document(b"[" * 200_000, "the manifest")

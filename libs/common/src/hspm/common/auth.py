@@ -5,12 +5,16 @@ resolves the session's effective permissions, and forwards them to the owning se
 as a short-lived HS256 *principal assertion* in ``X-HSPM-Principal``. Services trust
 only that header (signed with ``HSPM_INTERNAL_SECRET``), so a request that bypasses
 the gateway is anonymous at best.
+
+Each assertion names the service it is for in ``aud`` (the service's name: ``catalog``,
+``curation``...), and a service accepts only assertions naming it: one captured from
+the traffic or the logs of one service cannot act on another.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, overload
 from uuid import UUID
@@ -21,7 +25,6 @@ from hspm.common.errors import Forbidden, Unauthorized
 from hspm.common.permissions import ALL_KEYS, MANAGE
 
 PRINCIPAL_HEADER = "X-HSPM-Principal"
-_ASSERTION_AUDIENCE = "hspm-internal"
 _ASSERTION_ISSUER = "hspm-gateway"
 TOKEN_AUDIENCE = "hspm"
 
@@ -37,7 +40,8 @@ class Principal:
     session_id: UUID | None = None
     name: str = ""
     permissions: frozenset[str] = field(default_factory=frozenset)
-    # An API token's scopes; None for a login session or an unscoped ("*") token.
+    # An API token's scopes; None for a login session or an unscoped ("*") token. An
+    # empty set is a token that grants nothing (never "unscoped").
     scopes: frozenset[str] | None = None
 
     @property
@@ -82,12 +86,19 @@ class Principal:
 ANONYMOUS = Principal()
 
 
-def sign_assertion(principal: Principal, secret: str, ttl: float = 60.0) -> str:
-    """The header value a service will accept for ``principal`` during ``ttl`` seconds."""
+def sign_assertion(
+    principal: Principal, secret: str, ttl: float = 60.0, *, audience: str | Sequence[str]
+) -> str:
+    """The header value the service named ``audience`` accepts for ``principal`` during ``ttl`` s.
+
+    The gateway names one service; a sequence (JWT's audience array) is for test helpers.
+    """
+    if not audience:
+        raise ValueError("an assertion names the service it is for")
     now = int(time.time())
     claims: dict[str, Any] = {
         "iss": _ASSERTION_ISSUER,
-        "aud": _ASSERTION_AUDIENCE,
+        "aud": audience if isinstance(audience, str) else list(audience),
         "iat": now,
         "exp": now + int(ttl),
         "kind": principal.kind,
@@ -104,21 +115,26 @@ def sign_assertion(principal: Principal, secret: str, ttl: float = 60.0) -> str:
 
 
 @overload
-def verify_assertion(value: str, secret: str) -> Principal: ...
+def verify_assertion(value: str, secret: str, *, audience: str) -> Principal: ...
 @overload
-def verify_assertion(value: str, secret: str, *, with_expiry: Literal[True]) -> tuple[Principal, float]: ...
 def verify_assertion(
-    value: str, secret: str, *, with_expiry: bool = False
+    value: str, secret: str, *, audience: str, with_expiry: Literal[True]
+) -> tuple[Principal, float]: ...
+def verify_assertion(
+    value: str, secret: str, *, audience: str, with_expiry: bool = False
 ) -> Principal | tuple[Principal, float]:
-    """Parse a principal assertion; anything forged or stale is a 401."""
+    """Parse a principal assertion for the service ``audience``; forged, stale or meant for
+    another service is a 401."""
+    if not audience:
+        raise ValueError("a service verifies assertions for its own name")
     try:
         claims = jwt.decode(
             value,
             secret,
             algorithms=["HS256"],
-            audience=_ASSERTION_AUDIENCE,
+            audience=audience,
             issuer=_ASSERTION_ISSUER,
-            options={"require": ["exp", "iat", "kind"]},
+            options={"require": ["exp", "iat", "kind", "aud"]},
         )
     except jwt.PyJWTError as exc:
         raise Unauthorized("Invalid internal principal assertion.") from exc

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# HSPM_INTERNAL_SECRET is an HMAC key every service trusts: anything shorter is guessable.
+MIN_INTERNAL_SECRET_LENGTH = 16
 
 
 class ServiceSettings(BaseSettings):
@@ -38,8 +41,27 @@ class ServiceSettings(BaseSettings):
     public_url: str = "http://127.0.0.1:8080"
 
     # Key the gateway signs internal principal assertions with; services verify them.
+    # Unset is allowed here (tools and tests that verify nothing); a service that trusts
+    # assertions calls ``require_internal_secret`` when it starts. Set, it must be long.
     internal_secret: SecretStr = Field(default=SecretStr(""))
 
     # HTTP drain; the consumer drains in parallel, so SIGTERM to exit stays under 10 s.
     shutdown_timeout: float = Field(5.0, gt=0, le=9)
     max_body_bytes: int = Field(1_048_576, ge=1024)
+
+    @field_validator("internal_secret")
+    @classmethod
+    def _internal_secret_is_long_enough(cls, value: SecretStr) -> SecretStr:
+        """Every service refuses to start with a short key, not only the gateway."""
+        if 0 < len(value.get_secret_value()) < MIN_INTERNAL_SECRET_LENGTH:
+            raise ValueError(f"HSPM_INTERNAL_SECRET must be at least {MIN_INTERNAL_SECRET_LENGTH} characters")
+        return value
+
+    def require_internal_secret(self) -> str:
+        """The key, for a service that signs or verifies assertions; without one it cannot run."""
+        secret = self.internal_secret.get_secret_value()
+        if not secret:
+            raise RuntimeError(
+                f"HSPM_INTERNAL_SECRET must be set (at least {MIN_INTERNAL_SECRET_LENGTH} characters)"
+            )
+        return secret

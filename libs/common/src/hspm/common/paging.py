@@ -74,11 +74,16 @@ def _positive(raw: str | None, default: int, name: str, errors: dict[str, list[s
 
 
 def page_envelope(results: Sequence[Any], total: int, params: PageParams) -> dict[str, Any]:
-    """``{results, total_entries, total_pages, current_page, previous_page, next_page}``."""
+    """``{results, total_entries, total_pages, current_page, previous_page, next_page, per_page}``.
+
+    ``total_results`` repeats ``total_entries``: the reference agent reads that name, which
+    the reference server never sent. ``total_entries`` stays the canonical one.
+    """
     total_pages = max(1, -(-total // params.per_page)) if total else 0
     return {
         "results": list(results),
         "total_entries": total,
+        "total_results": total,
         "total_pages": total_pages,
         "current_page": params.page,
         "previous_page": params.page - 1 if params.page > 1 else None,

@@ -17,14 +17,17 @@ from hspm.curation.policy import rules as policy_rules
 from hspm.curation.policy import service as policy
 from hspm.curation.reviews import scheduler
 from hspm.curation.routes import setup_routes
+from hspm.curation.validations import queue
+from hspm.curation.validations import service as validations
 
 
 def create_app(settings: Settings) -> web.Application:
-    """Database, the first policy, bus, relay, the consumer, the re-validation loop, routes."""
+    """Database, the first policy, the queue's limits, bus, relay, the consumer, re-validation, routes."""
     app = create_base_app(settings, "curation")
     app[settings_key] = settings
     app.cleanup_ctx.append(lifecycle.database("hspm.curation"))
     app.cleanup_ctx.append(_first_policy)
+    app.cleanup_ctx.append(_queue_limits)
     app.cleanup_ctx.append(lifecycle.bus())
     app.cleanup_ctx.append(lifecycle.relay())
     app.cleanup_ctx.append(lifecycle.consumer(HANDLERS))
@@ -42,6 +45,23 @@ async def _first_policy(app: web.Application) -> AsyncIterator[None]:
     async with app[lifecycle.pool_key].acquire() as conn:
         await policy.seed(conn, first)
     yield
+
+
+async def _queue_limits(app: web.Application) -> AsyncIterator[None]:
+    """The fair queue's limits are the settings' (written at every start)."""
+    async with app[lifecycle.pool_key].acquire() as conn:
+        await validations.configure_queue(conn, limits(app[settings_key]))
+    yield
+
+
+def limits(s: Settings) -> queue.Limits:
+    """The fair queue's limits from the settings."""
+    return queue.Limits(
+        max_in_flight=s.validation_max_in_flight,
+        max_open_per_requester=s.validation_max_open_per_requester,
+        max_open_per_product=s.validation_max_open_per_product,
+        retry_after_seconds=s.validation_retry_after_seconds,
+    )
 
 
 async def _revalidation(app: web.Application) -> AsyncIterator[None]:

@@ -30,6 +30,15 @@ class Settings(ServiceSettings):
     # A run with no report after this long is closed as an error (the request was lost).
     validation_timeout_seconds: float = Field(3_600.0, gt=0)
 
+    # The fair queue (validations/queue.py): runs released to the validator and not yet
+    # reported, at most (about the validators' parallel capacity, plus a little so none
+    # idles); open manual runs and dry runs per requester and per product (staff are not
+    # limited), and the Retry-After of the 429 that refuses one more.
+    validation_max_in_flight: int = Field(8, ge=1)
+    validation_max_open_per_requester: int = Field(3, ge=1)
+    validation_max_open_per_product: int = Field(10, ge=1)
+    validation_retry_after_seconds: int = Field(60, ge=1)
+
     @field_validator(
         "policy_allowed_registries", "policy_insecure_registries", "policy_required_labels", mode="before"
     )

@@ -77,6 +77,8 @@ RESUBMITTED = "Build resubmitted"
 VALIDATION_ERROR = "Validation could not run"
 REVALIDATION_FAILED = "Re-validation failed"
 REVALIDATION_PASSED = "Re-validation passed"
+UNPULLABLE = "Approved image no longer pullable"
+DELETED = "Build deleted"
 
 
 class IllegalTransition(ValueError):

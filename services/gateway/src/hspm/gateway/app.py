@@ -15,14 +15,19 @@ import aiohttp
 from aiohttp import web
 
 from hspm.common import lifecycle
-from hspm.common.web.app import create_base_app, state_key
+from hspm.common.web.app import create_base_app, metrics, state_key
 from hspm.gateway import keys
 from hspm.gateway.config import Settings
 from hspm.gateway.consumers import HANDLERS
 from hspm.gateway.docs.openapi import OpenApiCache
 from hspm.gateway.edge.auth import Authenticator
 from hspm.gateway.edge.cors import CorsPolicy
-from hspm.gateway.edge.middlewares import cors_middleware, edge_headers, ratelimit_middleware
+from hspm.gateway.edge.middlewares import (
+    cors_middleware,
+    edge_headers,
+    internal_paths_middleware,
+    ratelimit_middleware,
+)
 from hspm.gateway.edge.proxies import TrustedProxies
 from hspm.gateway.edge.ratelimit import RateLimiter
 from hspm.gateway.forwarding import websocket
@@ -41,7 +46,7 @@ def create_app(settings: Settings) -> web.Application:
         settings,
         "gateway",
         trust_principal=False,
-        middlewares=[cors_middleware, ratelimit_middleware],
+        middlewares=[internal_paths_middleware, cors_middleware, ratelimit_middleware],
     )
     app[keys.settings] = settings
     app[keys.routes] = RouteTable(RULES)
@@ -53,6 +58,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[keys.websockets] = weakref.WeakSet()
     app.cleanup_ctx.append(http_client)
+    app.cleanup_ctx.append(metrics_listener)
     # The bus must be up before the broadcast queue that invalidates caches.
     app.cleanup_ctx.append(lifecycle.bus())
     app.cleanup_ctx.append(lifecycle.broadcast(HANDLERS))
@@ -97,3 +103,29 @@ def identity_probe(client: aiohttp.ClientSession, identity_url: str | None) -> C
                 raise ConnectionError(f"identity answered {resp.status}")
 
     return probe
+
+
+async def metrics_listener(app: web.Application) -> AsyncIterator[None]:
+    """``/metrics`` on a second, internal address: the public port is the internet's.
+
+    Prometheus scrapes it on the private network (compose publishes only the public
+    port); it serves the same registry the public app counts into, and nothing else.
+    """
+    settings = app[keys.settings]
+    if settings.metrics_port is None:
+        yield
+        return
+    internal = web.Application()
+    internal[state_key] = app[state_key]
+    internal.router.add_get("/metrics", metrics)
+    runner = web.AppRunner(internal, access_log=None)
+    await runner.setup()
+    try:
+        host = settings.metrics_host or settings.http_host
+        await web.TCPSite(runner, host, settings.metrics_port, reuse_port=True).start()
+        bound_host, bound_port = runner.addresses[0][:2]
+        bound_host = f"[{bound_host}]" if ":" in bound_host else bound_host
+        app[keys.metrics_url] = f"http://{bound_host}:{bound_port}"
+        yield
+    finally:
+        await runner.cleanup()

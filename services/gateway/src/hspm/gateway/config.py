@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator
 
-from hspm.common.config import ServiceSettings
+from hspm.common.config import MIN_INTERNAL_SECRET_LENGTH, ServiceSettings
 
 # The services the gateway routes to, in the order their OpenAPI documents merge.
 SERVICES = ("identity", "catalog", "curation", "licensing", "notifier", "web")
@@ -38,7 +38,13 @@ class Settings(ServiceSettings):
     # An unknown key id refetches identity's JWKS at most this often (key rotation).
     jwks_refetch_seconds: float = Field(30.0, ge=0)
     openapi_cache_seconds: float = Field(60.0, ge=0)
+    # /metrics is served only on this second, internal listener (never on the public
+    # port); unset serves it nowhere. 0 picks a free port (tests).
+    metrics_port: int | None = Field(None, ge=0, le=65535)
+    # Empty: the same address as the public listener (HSPM_HTTP_HOST).
+    metrics_host: str = ""
 
+    # Required here (the gateway signs with it); hspm.common.config enforces the length.
     internal_secret: SecretStr
 
     @field_validator(
@@ -58,12 +64,19 @@ class Settings(ServiceSettings):
             return value or None
         return value
 
+    @field_validator("metrics_port", mode="before")
+    @classmethod
+    def _blank_port_is_absent(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("internal_secret")
     @classmethod
     def _secret_is_set(cls, value: SecretStr) -> SecretStr:
         """Without it no service would believe the gateway; refuse to start."""
-        if len(value.get_secret_value()) < 16:
-            raise ValueError("HSPM_INTERNAL_SECRET must be set (at least 16 characters)")
+        if not value.get_secret_value():
+            raise ValueError(
+                f"HSPM_INTERNAL_SECRET must be set (at least {MIN_INTERNAL_SECRET_LENGTH} characters)"
+            )
         return value
 
     def upstreams(self) -> dict[str, str | None]:

@@ -30,6 +30,8 @@ cors: web.AppKey[CorsPolicy] = web.AppKey("gateway_cors")
 trusted_proxies: web.AppKey[TrustedProxies] = web.AppKey("gateway_trusted_proxies")
 openapi: web.AppKey[OpenApiCache] = web.AppKey("gateway_openapi")
 websockets: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("gateway_websockets")
+# Where the internal listener serves /metrics, once started (absent when not configured).
+metrics_url: web.AppKey[str] = web.AppKey("gateway_metrics_url")
 
 rate_decision: web.RequestKey[Decision] = web.RequestKey("gateway_rate_decision")
 principal: web.RequestKey[SessionPrincipal] = web.RequestKey("gateway_principal")

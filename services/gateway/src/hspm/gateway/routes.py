@@ -17,7 +17,8 @@ RULES = (
     Rule("/identity_providers", "identity"),
     Rule("/identity_providers/{id}/redirect", "identity", json_only=False),
     Rule("/sessions", "identity", json_only=False),
-    Rule("/session", "identity"),
+    # POST /session starts a login by redirecting the browser (a form post may ask for HTML).
+    Rule("/session", "identity", json_only=False),
     Rule("/status", "identity"),
     Rule("/.well-known/jwks.json", "identity"),
     Rule("/api_tokens", "identity"),
@@ -26,6 +27,11 @@ RULES = (
     Rule("/interfaces", "catalog"),
     Rule("/sub_products", "catalog"),
     Rule("/badges", "catalog"),
+    Rule("/marketplace", "catalog"),
+    # Images and files, asked for with their own media types (Accept: image/png).
+    Rule("/products/{product_id}/logo", "catalog", json_only=False),
+    Rule("/products/{product_id}/screenshots/{screenshot_id}/{size}", "catalog", json_only=False),
+    Rule("/products/{product_id}/builds/{build_id}/asset", "catalog", json_only=False),
     # curation
     # A run reads as JSON or, with Accept: text/plain, as the human report.
     Rule("/products/{product_id}/builds/{build_id}/validations", "curation", json_only=False),

@@ -28,6 +28,7 @@ def create_app(settings: Settings) -> web.Application:
     """Build the identity service: database, bus, outbox relay, HTTP routes."""
     if not settings.signing_key.get_secret_value():
         raise RuntimeError("HSPM_SIGNING_KEY (PEM, EC P-256) is required")
+    # Identity trusts the gateway's assertions (and the gateway's session lookups with them).
     app = create_base_app(settings, "identity")
     app[settings_key] = settings
     app[issuer_key] = TokenIssuer(

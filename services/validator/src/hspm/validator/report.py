@@ -57,13 +57,16 @@ CATALOGUE: dict[str, RuleInfo] = {
     "image.layers": RuleInfo(
         "Layers unpack safely",
         "No layer may hold paths that escape the root (.. or absolute), device nodes, or "
-        "links pointing outside the image.",
+        "links pointing outside the image. Every layer (gzip, zstd or plain tar) is read to the "
+        "end within bounds: headers of at most 64 KiB, names of at most 4096 bytes, a bounded "
+        "number of entries and unpacked size; a layer that cannot be read so fails.",
         "Rebuild the image with a standard builder; do not hand-craft layer tarballs with such entries.",
     ),
     "env.names": RuleInfo(
         "Environment variable names are UPPER_CASE",
         "Spec 8.3 rule 3: configuration names use only A-Z, 0-9 and _, in the image and in the "
-        "declared configuration; some platforms resolve them case-insensitively.",
+        "declared configuration; some platforms resolve them case-insensitively. A declared "
+        "variable's pattern must be an RE2 regular expression (no backreferences or lookaround).",
         "Rename the variables, e.g. `port` to `PORT`, in the Dockerfile and in marketplace.json.",
     ),
     "env.secrets": RuleInfo(

@@ -238,10 +238,13 @@ def app_layer(sample: Sample) -> tuple[bytes, str]:
     return _gzip(out.getvalue())
 
 
-def build(sample: Sample) -> Image:
-    """The sample as a docker v2s2 or OCI image: two layers, a config, a manifest."""
-    layers = [base_layer(), app_layer(sample)]
-    layer_type = DOCKER_LAYER if sample.docker_format else OCI_LAYER
+def build(sample: Sample, layers: list[tuple[bytes, str]] | None = None, layer_type: str = "") -> Image:
+    """The sample as a docker v2s2 or OCI image: two layers, a config, a manifest.
+
+    ``layers`` (blob, diff id) of ``layer_type`` replace its own: hostile variants of a sample.
+    """
+    layers = layers or [base_layer(), app_layer(sample)]
+    layer_type = layer_type or (DOCKER_LAYER if sample.docker_format else OCI_LAYER)
     config: dict[str, Any] = {
         "User": sample.user,
         "Env": ["PATH=/bin", *sample.env],

@@ -7,7 +7,7 @@ import contextlib
 import os
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import NoReturn, TypeVar
 from uuid import UUID, uuid4
 
@@ -20,6 +20,10 @@ from hspm.common.auth import PRINCIPAL_HEADER, Principal, sign_assertion
 T = TypeVar("T")
 
 TEST_INTERNAL_SECRET = "test-internal-secret-" + "x" * 24
+# Who ``as_headers`` signs for unless told: the name of every service a test may run
+# (each app accepts assertions naming itself; ``hspm`` is ServiceSettings' default).
+# Tests only: the gateway signs each assertion for the one service it forwards to.
+TEST_AUDIENCES = ("hspm", "identity", "catalog", "curation", "validator", "licensing", "notifier", "web")
 
 
 def unavailable(message: str) -> NoReturn:
@@ -49,9 +53,14 @@ def user(permissions: Iterable[str] = (), user_id: UUID | None = None, name: str
     )
 
 
-def as_headers(principal: Principal, secret: str = TEST_INTERNAL_SECRET) -> dict[str, str]:
-    """Headers a service accepts as coming from the gateway on ``principal``'s behalf."""
-    return {PRINCIPAL_HEADER: sign_assertion(principal, secret)}
+def as_headers(
+    principal: Principal, secret: str = TEST_INTERNAL_SECRET, audience: str | Sequence[str] = TEST_AUDIENCES
+) -> dict[str, str]:
+    """Headers a service accepts as coming from the gateway on ``principal``'s behalf.
+
+    Signed for every service in ``TEST_AUDIENCES`` unless ``audience`` names one.
+    """
+    return {PRINCIPAL_HEADER: sign_assertion(principal, secret, audience=audience)}
 
 
 async def wait_for(

@@ -273,7 +273,10 @@ def create_base_app(
     """
     stack: list[Any] = [context_middleware]
     if trust_principal:
-        stack.append(principal_middleware(settings))
+        # A service that trusts the gateway's assertions cannot run without the key, and
+        # accepts only assertions signed for it (the audience is the name it is built with).
+        settings.require_internal_secret()
+        stack.append(principal_middleware(settings, audience=service))
     stack.extend(middlewares or [])
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=stack)
     enabled = (

@@ -22,12 +22,13 @@ class AssertionCache:
         self.max_entries = max_entries
         self._entries: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
 
-    def verify(self, value: str, secret: str) -> Principal:
+    def verify(self, value: str, secret: str, audience: str) -> Principal:
+        # One cache per app, and so per audience: a hit was verified for this service.
         hit = self._entries.get(value)
         now = time.time()
         if hit is not None and hit[1] > now:
             return hit[0]
-        principal, expires = verify_assertion(value, secret, with_expiry=True)
+        principal, expires = verify_assertion(value, secret, audience=audience, with_expiry=True)
         self._entries[value] = (principal, expires)
         if len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
@@ -38,12 +39,16 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 
-def principal_middleware(settings: ServiceSettings) -> Middleware:
-    """No header: anonymous. A bad header: 401, never a silent downgrade.
+def principal_middleware(settings: ServiceSettings, audience: str | None = None) -> Middleware:
+    """No header: anonymous. A bad header, or one for another service: 401, never a silent
+    downgrade.
 
-    Built per app with its own cache, so this module needs nothing from ``web.app``.
+    ``audience`` is this service's name, the one the gateway signs its assertions for
+    (``settings.service_name`` unless given). Built per app with its own cache, so this
+    module needs nothing from ``web.app``.
     """
     assertions = AssertionCache()
+    own_name = audience or settings.service_name
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -51,10 +56,8 @@ def principal_middleware(settings: ServiceSettings) -> Middleware:
         if value is None:
             request[principal_key] = ANONYMOUS
         else:
-            secret = settings.internal_secret.get_secret_value()
-            if not secret:
-                raise RuntimeError("HSPM_INTERNAL_SECRET is not set")
-            request[principal_key] = assertions.verify(value, secret)
+            secret = settings.require_internal_secret()
+            request[principal_key] = assertions.verify(value, secret, own_name)
         return await handler(request)
 
     return middleware

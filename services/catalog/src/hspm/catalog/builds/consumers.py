@@ -8,7 +8,8 @@ from hspm.common.events import curation
 
 
 async def on_build_review_changed(conn: Conn, event: curation.BuildReviewChanged) -> None:
-    """Mirror the review state: approval publishes (and awards badges), retirement withdraws."""
+    """Mirror the review state and pin the validated digest: approval publishes (and awards
+    badges), retirement withdraws."""
     await lifecycle.review_changed(
-        conn, event.build_id, event.state, event.reason, event.validated, event.badge_ids
+        conn, event.build_id, event.state, event.reason, event.validated, event.badge_ids, event.image_digest
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -16,11 +17,14 @@ from hspm.catalog.builds.service import access, lifecycle, packaging
 from hspm.catalog.keys import settings_key
 from hspm.common import handlers
 from hspm.common.errors import PayloadTooLarge, ValidationFailed
-from hspm.common.web import path_id, principal_of
+from hspm.common.web import forms, path_id, principal_of
+from hspm.common.web.body import parse_model, read_json
 
 Record = asyncpg.Record
 C = TypeVar("C", bound=BaseModel)
 U = TypeVar("U", bound=BaseModel)
+B = TypeVar("B", bound=models.BuildFields)
+M = TypeVar("M", bound=BaseModel)
 BUILD = "/products/{product_id}/builds/{build_id}"
 
 
@@ -43,10 +47,32 @@ async def list_builds(request: web.Request) -> web.Response:
     )
 
 
+async def _build_body(request: web.Request, model: type[B]) -> tuple[B, packaging.Asset | None]:
+    """A JSON body, or the reference UI's form (multipart: ``build[...]`` fields and maybe a
+    ``build[asset]`` file; or URL-encoded) read under the body and asset bounds."""
+    if not forms.is_form(request):
+        return await handlers.body(request, model, "build"), None
+    handlers.signed_in(request)
+    settings = request.app[settings_key]
+    bounds = forms.Bounds(max_text_bytes=settings.max_body_bytes, max_file_bytes=settings.max_asset_bytes)
+    form = await forms.read_form(
+        request, "build", bounds, file_field="asset", json_fields=frozenset({"permissions"})
+    )
+    body = parse_model(model, form.fields, "build")
+    if form.file is None:
+        return body, None
+    if not form.file.data:
+        raise ValidationFailed.field("asset", "must not be empty")
+    name = _asset_name(form.file.filename, "asset")
+    return body, packaging.Asset(form.file.data, name, form.file.content_type)
+
+
 async def create_build(request: web.Request) -> web.Response:
-    body = await handlers.body(request, models.BuildCreate, "build")
+    body, asset = await _build_body(request, models.BuildCreate)
     p, pid = principal_of(request), path_id(request, "product_id")
-    return await handlers.create(request, views.build, lambda c: lifecycle.create_build(c, p, pid, body))
+    return await handlers.create(
+        request, views.build, lambda c: lifecycle.create_build(c, p, pid, body, asset)
+    )
 
 
 async def get_build(request: web.Request) -> web.Response:
@@ -55,9 +81,11 @@ async def get_build(request: web.Request) -> web.Response:
 
 
 async def update_build(request: web.Request) -> web.Response:
-    body = await handlers.body(request, models.BuildUpdate, "build")
+    body, asset = await _build_body(request, models.BuildUpdate)
     p, (pid, bid) = principal_of(request), _ids(request)
-    return await handlers.show(request, views.build, lambda c: lifecycle.update_build(c, p, pid, bid, body))
+    return await handlers.show(
+        request, views.build, lambda c: lifecycle.update_build(c, p, pid, bid, body, asset)
+    )
 
 
 async def delete_build(request: web.Request) -> web.Response:
@@ -87,21 +115,26 @@ async def _read_limited(request: web.Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _asset_name(name: str | None, field: str) -> str | None:
+    """The asset's file name, for ``Content-Disposition``: a plain name or none."""
+    if name is not None and (len(name) > 255 or any(c in name for c in '/\\"\r\n')):
+        raise ValidationFailed.field(field, "must be a plain file name of at most 255 characters")
+    return name
+
+
 async def put_asset(request: web.Request) -> web.Response:
     p, (pid, bid) = handlers.signed_in(request), _ids(request)
-    name = request.query.get("name") or None
-    if name is not None and (len(name) > 255 or any(c in name for c in '/\\"\r\n')):
-        raise ValidationFailed.field("name", "must be a plain file name of at most 255 characters")
+    name = _asset_name(request.query.get("name") or None, "name")
     data = await _read_limited(request, request.app[settings_key].max_asset_bytes)
     if not data:
         raise ValidationFailed.field("asset", "must not be empty")
-    ctype = request.headers.get("Content-Type") or "application/octet-stream"
-    return await handlers.show(
-        request, views.build, lambda c: packaging.put_asset(c, p, pid, bid, data, name, ctype)
-    )
+    asset = packaging.Asset(data, name, request.headers.get("Content-Type") or "application/octet-stream")
+    return await handlers.show(request, views.build, lambda c: packaging.put_asset(c, p, pid, bid, asset))
 
 
 async def get_asset(request: web.Request) -> web.Response:
+    """The asset's bytes with their own type, whatever ``Accept`` says: the reference UI
+    sends ``Accept: application/json`` on every call, and browsers ``image/png`` or ``*/*``."""
     p, (pid, bid) = principal_of(request), _ids(request)
     async with handlers.tx(request) as conn:
         asset = await packaging.get_asset(conn, p, pid, bid)
@@ -123,6 +156,14 @@ async def delete_asset(request: web.Request) -> web.Response:
 
 
 # --- packaging: one set of five handlers, for each kind of record ------------------------------
+
+
+async def _body_off_loop(request: web.Request, model: type[M], wrapper: str) -> M:
+    """A packaging body, validated in a worker thread: a task may declare hundreds of
+    environment patterns, each compiled and matched by RE2 (linear, but not free)."""
+    handlers.signed_in(request)
+    return await asyncio.to_thread(parse_model, model, await read_json(request), wrapper)
+
 
 # A packaging view: the row, the public origin, and the path of what the record hangs under.
 RenderAt = Callable[[Record, str, str], dict[str, Any]]
@@ -175,7 +216,7 @@ class Packaging(Generic[C, U]):
         )
 
     async def create(self, request: web.Request) -> web.Response:
-        body = await handlers.body(request, self.create_model, self.noun)
+        body = await _body_off_loop(request, self.create_model, self.noun)
         (at, render), p = self._at(request), principal_of(request)
         return await handlers.create(
             request, render, lambda c: packaging.create_record(c, p, self.kind, at, body)
@@ -186,7 +227,7 @@ class Packaging(Generic[C, U]):
         return await handlers.show(request, render, lambda c: packaging.get_record(c, p, self.kind, at, rid))
 
     async def update(self, request: web.Request) -> web.Response:
-        body = await handlers.body(request, self.update_model, self.noun)
+        body = await _body_off_loop(request, self.update_model, self.noun)
         (at, render), p, rid = self._at(request), principal_of(request), self._id(request)
         return await handlers.show(
             request, render, lambda c: packaging.update_record(c, p, self.kind, at, rid, body)

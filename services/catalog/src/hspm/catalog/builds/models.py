@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -13,6 +12,7 @@ from pydantic import (
     StringConstraints,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from hspm.catalog.builds import rules
@@ -41,6 +41,7 @@ BUILD_READ_ONLY = _RENDERED | {
     "published_at",
     "withdrawn_at",
     "asset_available",
+    "image",
 }
 
 
@@ -48,7 +49,9 @@ class BuildFields(Input):
     software_version: Short | None = None
     ordinal: Ordinal | None = None
     container_registry: str | None = Field(None, max_length=255, pattern="^" + rules.REGISTRY.pattern + "$")
-    container_repository: str | None = Field(None, max_length=255)
+    # A repository path, or a full reference ``[registry/]repository[:tag][@digest]`` (the
+    # reference model's only way to name a registry): the service splits it.
+    container_repository: str | None = Field(None, max_length=512)
     container_tag: str | None = Field(None, pattern="^" + rules.TAG.pattern + "$")
     image_digest: str | None = Field(None, pattern="^" + rules.DIGEST.pattern + "$")
     release_notes: Text = ""
@@ -57,8 +60,8 @@ class BuildFields(Input):
     @field_validator("container_repository")
     @classmethod
     def _repository(cls, value: str | None) -> str | None:
-        if value is not None and not rules.REPOSITORY.fullmatch(value):
-            raise ValueError("must be an OCI repository name (lower-case path components)")
+        if value is not None and isinstance(problem := rules.split_image(value), str):
+            raise ValueError(problem)
         return value
 
 
@@ -102,13 +105,21 @@ class ConfigurationUpdate(Input):
 
 
 class EnvironmentVariable(BaseModel):
-    """One injectable setting; values are always strings (spec §8.3)."""
+    """One injectable setting; values are always strings (spec §8.3).
+
+    ``pattern`` is a regular expression in RE2 syntax
+    (https://github.com/google/re2/wiki/Syntax) of at most ``rules.MAX_PATTERN_BYTES``
+    (1024) bytes of UTF-8, which the whole value must match. RE2 matches in time linear in
+    the value, so it has no backreferences (``\\1``), look-around (``(?=``, ``(?!``,
+    ``(?<=``), possessive or atomic groups, and repetition counts are at most 1000; a
+    pattern RE2 cannot compile is refused (422). ``default`` must match ``pattern``.
+    """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     key: EnvKey
     description: Annotated[str, StringConstraints(max_length=2000)] = ""
     required: bool = False
-    pattern: Annotated[str, StringConstraints(max_length=500)] | None = None
+    pattern: str | None = None
     default: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
     @field_validator("pattern")
@@ -122,13 +133,23 @@ class EnvironmentVariable(BaseModel):
     @classmethod
     def _matches(cls, value: str | None, info: ValidationInfo) -> str | None:
         pattern = info.data.get("pattern")
-        if value is not None and pattern and not re.fullmatch(pattern, value):
+        if value is not None and pattern and not rules.pattern_matches(pattern, value, whole=True):
             raise ValueError("does not match the pattern")
         return value
 
 
+def _unalias_task(data: Any) -> Any:
+    """The reference model's names (``label``, ``minimum``, ``maximum``, ``memory``) as ours."""
+    return rules.unalias(data, rules.TASK_ALIASES)
+
+
 class TaskFields(Input):
-    """Task fields; bounds are checked against the field declared just before them."""
+    """Task fields; bounds are checked against the field declared just before them.
+
+    The packaging document's and the reference server's names are accepted too:
+    ``label`` for ``name``, ``minimum``/``maximum`` for ``instances_minimum``/
+    ``instances_maximum`` and ``memory`` for ``memory_maximum`` (``rules.TASK_ALIASES``).
+    """
 
     READ_ONLY = _RENDERED | {"configuration_id"}
     name: Name
@@ -140,6 +161,11 @@ class TaskFields(Input):
     ports: list[Port] = Field([], max_length=100)
     cron: Annotated[str, StringConstraints(max_length=200)] | None = None
     environment: list[EnvironmentVariable] = Field([], max_length=500)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, data: Any) -> Any:
+        return _unalias_task(data)
 
     @field_validator("memory_maximum")
     @classmethod
@@ -190,7 +216,7 @@ class TaskCreate(TaskFields):
 
 
 class TaskUpdate(Input):
-    """Any task field; the merged task is validated again as a whole."""
+    """Any task field (or its alias); the merged task is validated again as a whole."""
 
     READ_ONLY = TaskFields.READ_ONLY
     model_config = ConfigDict(extra="forbid")
@@ -203,6 +229,11 @@ class TaskUpdate(Input):
     ports: Any = None
     cron: Any = None
     environment: Any = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, data: Any) -> Any:
+        return _unalias_task(data)
 
 
 # --- exposures, parameters, dependencies ---------------------------------------------------

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
 
+import re2
 import semver
 
 # Distinct builds SHOULD NOT reuse these moving names (spec §1.2 Build).
@@ -14,6 +20,9 @@ EDITABLE = frozenset({"draft", "rejected", "changes_requested", "auto_rejected"}
 # Curation's review states that put a build on the market, and those that take it off.
 PUBLISHING = frozenset({"approved", "published"})
 RETIRING = frozenset({"deprecated", "withdrawn", "recalled"})
+# Retired builds taken off the market: no longer listed or downloadable for the public
+# (they keep ``published_at``); their owner, staff and auditors still read them.
+OFF_MARKET = frozenset({"withdrawn", "recalled"})
 # Orders a caller may ask builds in ("version" is SemVer precedence; see store.py).
 BUILD_SORTS = ("version", "created_at", "published_at")
 
@@ -102,10 +111,162 @@ def _cron_value(text: str, index: int) -> int | None:
     return _CRON_NAMES[index].get(text.upper())
 
 
-def pattern_problem(pattern: str) -> str | None:
-    """Why an environment value pattern does not compile, or None."""
+# --- user-supplied regular expressions (a task environment variable's ``pattern``) ---------
+
+# Patterns are RE2 syntax (https://github.com/google/re2/wiki/Syntax), matched in time
+# linear in the value: no backreferences, no look-around, repetition counts up to 1000.
+# Python's backtracking ``re`` is never used on them (one ``(a+)+$`` froze the service).
+MAX_PATTERN_BYTES = 1024
+# The compiled program's memory; a pattern needing more is refused like a bad one.
+_RE2_MAX_MEM = 1 << 20
+
+
+def _options() -> re2.Options:
+    options = re2.Options()
+    options.log_errors = False  # a refused pattern is the client's 422, not a stderr line
+    options.max_mem = _RE2_MAX_MEM
+    return options
+
+
+def _compiled(pattern: str) -> Any:
+    """The RE2 program of ``pattern``, or the reason it has none (a ``str``)."""
+    # Checked before the cache, so the cache only ever holds short patterns.
+    if len(pattern.encode("utf-8")) > MAX_PATTERN_BYTES:
+        return f"must be at most {MAX_PATTERN_BYTES} bytes"
+    return _compile(pattern)
+
+
+# Each program is at most _RE2_MAX_MEM: the cache holds at most 32 MiB of them.
+@lru_cache(maxsize=32)
+def _compile(pattern: str) -> Any:
     try:
-        re.compile(pattern)
-    except re.error as exc:
-        return f"is not a valid regular expression: {exc}"
-    return None
+        return re2.compile(pattern, _options())
+    except re2.error as exc:
+        raw = exc.args[0] if exc.args else ""
+        reason = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
+        return (
+            f"is not a valid RE2 regular expression ({reason}); "
+            "backreferences and look-around are not supported"
+        )
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """Why an environment value pattern is refused (too long, or not RE2 syntax), or None."""
+    compiled = _compiled(pattern)
+    return compiled if isinstance(compiled, str) else None
+
+
+def pattern_matches(pattern: str, value: str, *, whole: bool) -> bool:
+    """Does ``value`` match (``whole``: all of it; else anywhere, as JSON Schema's ``pattern``)?
+
+    ``pattern`` must have passed ``pattern_problem``; RE2 runs in time linear in ``value``.
+    """
+    compiled = _compiled(pattern)
+    assert not isinstance(compiled, str), compiled
+    found = compiled.fullmatch(value) if whole else compiled.search(value)
+    return found is not None
+
+
+# --- the reference model's task field names -------------------------------------------------
+
+# The packaging document and the reference server name task fields differently; each
+# alias is accepted for the catalog's own name (spec §1.2 Configuration / Task).
+TASK_ALIASES = {
+    "label": "name",
+    "minimum": "instances_minimum",
+    "maximum": "instances_maximum",
+    "memory": "memory_maximum",
+}
+
+
+def unalias(data: Any, aliases: Mapping[str, str]) -> Any:
+    """``data`` with each alias renamed to its field; ValueError when both disagree."""
+    if not isinstance(data, dict) or not any(a in data for a in aliases):
+        return data
+    out = dict(data)
+    for alias, name in aliases.items():
+        if alias not in out:
+            continue
+        value = out.pop(alias)
+        if name in out and out[name] != value:
+            raise ValueError(f"{alias} is another name for {name}; give one of them, or the same value")
+        out[name] = value
+    return out
+
+
+# --- image references -----------------------------------------------------------------------
+
+# Names people write for Docker Hub: one registry, whichever a reference uses.
+DOCKER_HUB = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"})
+MAX_REPOSITORY = 255
+
+
+@dataclass(frozen=True)
+class ImageParts:
+    """``[registry/]repository[:tag][@digest]`` split; the registry is canonical (see below)."""
+
+    registry: str | None
+    repository: str
+    tag: str | None
+    digest: str | None
+
+
+def canonical_registry(text: str) -> str | None:
+    """The one stored form of a registry: a lower-case ``host[:port]``, no scheme, no path.
+
+    Accepts that form or a URL (``https://index.docker.io/v1/``, as documents write it);
+    credentials and paths are dropped. None when it names no valid host.
+    """
+    text = text.strip()
+    if "://" in text:
+        netloc = urlsplit(text).netloc
+        text = netloc.rpartition("@")[2]
+    text = text.lower()
+    return text if text and REGISTRY.fullmatch(text) else None
+
+
+def same_registry(a: str, b: str) -> bool:
+    """Two canonical registries name the same one (Docker Hub's aliases included)."""
+    return a == b or (a in DOCKER_HUB and b in DOCKER_HUB)
+
+
+def split_image(text: str) -> ImageParts | str:
+    """A full reference into its parts, or why it is not one (docker's rule: the first
+    component is a registry host only if it has a dot or a port, or is ``localhost``)."""
+    if "://" in text:
+        return "must be [registry/]repository[:tag][@digest], not a URL"
+    rest, at, digest = text.partition("@")
+    head, colon, tag = rest.rpartition(":")
+    name, tag_or_none = (head, tag) if colon and "/" not in tag else (rest, None)
+    first, slash, path = name.partition("/")
+    registry = None
+    if slash and ("." in first or ":" in first or first == "localhost" or first != first.lower()):
+        registry = canonical_registry(first)
+        if registry is None:
+            return f"names a registry host {first!r} that is not a valid host[:port]"
+    else:
+        path = name
+    if not REPOSITORY.fullmatch(path) or len(path) > MAX_REPOSITORY:
+        return (
+            "must be an OCI repository name (lower-case path components), with optional registry, tag, digest"
+        )
+    if tag_or_none is not None and not TAG.fullmatch(tag_or_none):
+        return "has an invalid tag (letters, digits, _ . -; at most 128; not starting with . or -)"
+    if at and not DIGEST.fullmatch(digest):
+        return "has a digest that is not sha256:<64 lower-case hex digits>"
+    return ImageParts(registry, path, tag_or_none, digest if at else None)
+
+
+def image_reference(
+    registry: str | None, repository: str | None, tag: str | None, digest: str | None
+) -> str | None:
+    """What a platform pulls: ``registry/repository@digest`` once a digest is known (pinned),
+    else ``registry/repository:tag``; None without a repository."""
+    if not repository:
+        return None
+    name = (
+        f"{registry}/{repository}" if registry and not repository.startswith(f"{registry}/") else repository
+    )
+    if digest:
+        return f"{name}@{digest}"
+    return f"{name}:{tag}" if tag else name

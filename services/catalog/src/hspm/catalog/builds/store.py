@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -16,7 +16,8 @@ Record = asyncpg.Record
 
 BUILD_COLS = (
     "id, product_id, version, version_core, version_pre, ordinal, software_version, container_registry, "
-    "container_repository, container_tag, image_digest, release_notes, permissions, status, status_reason, "
+    "container_repository, container_tag, image_digest, image_digest_pinned, release_notes, permissions, "
+    "status, status_reason, "
     "validated_at, published_at, withdrawn_at, asset IS NOT NULL AS asset_available, created_at, updated_at"
 )
 CONFIGURATION_COLS = 'id, build_id, name, "default", created_at, updated_at'
@@ -52,11 +53,21 @@ async def get_build(conn: Conn, build_id: UUID, lock: bool = False) -> Record | 
 
 
 async def list_builds(
-    conn: Conn, product_id: UUID, page: PageParams, drafts: bool, version: str | None, status: str | None
+    conn: Conn,
+    product_id: UUID,
+    page: PageParams,
+    version: str | None,
+    status: str | None,
+    *,
+    published_only: bool,
+    hidden_statuses: Sequence[str] = (),
 ) -> tuple[list[Record], int]:
+    """A product's builds; ``published_only`` leaves drafts out, ``hidden_statuses`` those states."""
     where = sql.Where().add("product_id = {}", product_id)
-    if not drafts:
+    if published_only:
         where.add("published_at IS NOT NULL")
+    if hidden_statuses:
+        where.add("status <> ALL({})", list(hidden_statuses))
     if version:
         where.add("version = {}", version)
     if status:
@@ -77,13 +88,31 @@ async def delete_build(conn: Conn, build_id: UUID) -> Record | None:
     return await sql.delete(conn, "builds", BUILD_COLS, build_id)
 
 
-async def set_status(conn: Conn, build_id: UUID, status: str, reason: str | None) -> Record | None:
+async def set_status(
+    conn: Conn, build_id: UUID, status: str, reason: str | None, pinned_digest: str | None = None
+) -> Record | None:
+    """The status curation decided; ``pinned_digest`` (the validated one) replaces the digest."""
     return await conn.fetchrow(
-        "UPDATE builds SET status = $2, status_reason = $3, updated_at = now() "
+        "UPDATE builds SET status = $2, status_reason = $3, updated_at = now(), "
+        "image_digest = coalesce($4, image_digest), "
+        "image_digest_pinned = image_digest_pinned OR $4 IS NOT NULL "
         f"WHERE id = $1 RETURNING {BUILD_COLS}",
         build_id,
         status,
         reason,
+        pinned_digest,
+    )
+
+
+async def mark_submitted(conn: Conn, build_id: UUID) -> Record | None:
+    """Submitted again: a digest pinned by an earlier validation goes (the new report pins
+    what the tag names now); a digest the owner declared stays."""
+    return await conn.fetchrow(
+        "UPDATE builds SET status = 'submitted', status_reason = NULL, updated_at = now(), "
+        "image_digest = CASE WHEN image_digest_pinned THEN NULL ELSE image_digest END, "
+        "image_digest_pinned = false "
+        f"WHERE id = $1 RETURNING {BUILD_COLS}",
+        build_id,
     )
 
 

@@ -6,6 +6,8 @@ from typing import Any
 
 import asyncpg
 
+from hspm.catalog.builds import rules
+
 _BUILD = (
     "id",
     "product_id",
@@ -55,7 +57,13 @@ def build_path(product_id: Any, build_id: Any) -> str:
 
 
 def build(row: asyncpg.Record, base: str) -> dict[str, Any]:
-    return _link({k: row[k] for k in _BUILD}, base, build_path(row["product_id"], row["id"]))
+    """The build; ``image`` is what platforms pull: ``registry/repository@digest`` once the
+    digest is known (pinned by validation, or declared), else by tag."""
+    body = {k: row[k] for k in _BUILD}
+    body["image"] = rules.image_reference(
+        row["container_registry"], row["container_repository"], row["container_tag"], row["image_digest"]
+    )
+    return _link(body, base, build_path(row["product_id"], row["id"]))
 
 
 def configuration(row: asyncpg.Record, base: str, build_at: str) -> dict[str, Any]:

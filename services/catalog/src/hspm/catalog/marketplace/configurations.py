@@ -5,9 +5,33 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from hspm.catalog.builds import rules as build_rules
 from hspm.catalog.marketplace.checks import Checker, is_cron, is_uuid, whole_number
 
 ENV_KEY = re.compile(r"^[A-Z0-9_]+$")
+# The reference model's task field names, accepted for the document's (``label``...).
+TASK_ALIASES = {
+    "name": "label",
+    "minimum": "instances_minimum",
+    "maximum": "instances_maximum",
+    "memory": "memory_maximum",
+}
+
+
+def unaliased_task(task: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The task with each alias under the document's name, and the aliases that disagree
+    with a value given under that name (those are left out)."""
+    out = dict(task)
+    conflicts = []
+    for alias, name in TASK_ALIASES.items():
+        if alias not in out:
+            continue
+        value = out.pop(alias)
+        if name in out and out[name] != value:
+            conflicts.append(alias)
+        else:
+            out[name] = value
+    return out, conflicts
 
 
 class ConfigurationChecks(Checker):
@@ -34,7 +58,7 @@ class ConfigurationChecks(Checker):
         labels: set[str] = set()
         configuration_ids: set[str] = set()
         for item_path, item in self.items(value, path, min_items=1):
-            task = self.obj(item, item_path, ("label",))
+            task = self.task_fields(item, item_path)
             if task is None:
                 continue
             self.task_identity(task, item_path, task_ids, configuration_ids)
@@ -48,6 +72,18 @@ class ConfigurationChecks(Checker):
             self.environment(task, item_path)
         if len(configuration_ids) > 1:
             self.error(path, "configuration-id", "tasks of one configuration must share one configuration_id")
+
+    def task_fields(self, item: Any, path: str) -> dict[str, Any] | None:
+        """The task object under the document's names (aliases accepted), ``label`` required."""
+        if self.obj(item, path) is None:
+            return None
+        task, conflicts = unaliased_task(item)
+        for alias in conflicts:
+            name = TASK_ALIASES[alias]
+            self.error(f"{path}.{alias}", "alias", f"is another name for {name} and disagrees with it")
+        if "label" not in task:
+            self.error(f"{path}.label", "required", "is required")
+        return task
 
     def task_identity(self, task: dict[str, Any], path: str, seen: set[str], config_ids: set[str]) -> None:
         # build.json requires ``id`` without defining it (§6.4): missing only warns.
@@ -135,18 +171,20 @@ class ConfigurationChecks(Checker):
         keys.add(key)
 
     def env_value(self, var: dict[str, Any], path: str) -> None:
-        """Values are strings; a pattern must compile and the default must match it."""
+        """Values are strings; a pattern must be RE2 syntax and the default must match it.
+
+        ``pattern`` is RE2 (``build_rules.pattern_problem``: linear time, no backreferences
+        or look-around, at most 1024 bytes), never Python's backtracking ``re``.
+        """
         default = var.get("default")
         if "default" in var and not isinstance(default, str):
             self.error(f"{path}.default", "env-value", "must be a string: environment values are strings")
         pattern = self.string(var, "pattern", path, required=False)
         if pattern is None:
             return
-        try:
-            compiled = re.compile(pattern)
-        except re.error as exc:
-            self.error(f"{path}.pattern", "pattern", f"is not a valid regular expression: {exc}")
+        if problem := build_rules.pattern_problem(pattern):
+            self.error(f"{path}.pattern", "pattern", problem)
             return
         # JSON Schema semantics: a pattern matches anywhere unless it anchors itself.
-        if isinstance(default, str) and not compiled.search(default):
+        if isinstance(default, str) and not build_rules.pattern_matches(pattern, default, whole=False):
             self.error(f"{path}.default", "pattern", "does not match the pattern")

@@ -4,27 +4,42 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from typing import Any
 
 from aiohttp import web
 
 from hspm.catalog.marketplace import service, views
+from hspm.catalog.marketplace.schema import MAX_DOCUMENT_BYTES
 from hspm.common import handlers
+from hspm.common.errors import PayloadTooLarge
 from hspm.common.web import created, json_response, path_id, principal_of, query_bool
 from hspm.common.web.body import read_json
+
+_TOO_LARGE = f"A marketplace.json document must be at most {MAX_DOCUMENT_BYTES} bytes."
+
+
+async def _document(request: web.Request) -> tuple[bytes, Any]:
+    """The posted document's bytes and parsed JSON, at most ``MAX_DOCUMENT_BYTES`` (413)."""
+    if request.content_length is not None and request.content_length > MAX_DOCUMENT_BYTES:
+        raise PayloadTooLarge(_TOO_LARGE)
+    document = await read_json(request)
+    raw = await request.read()  # the same bytes read_json parsed (aiohttp keeps them)
+    if len(raw) > MAX_DOCUMENT_BYTES:
+        raise PayloadTooLarge(_TOO_LARGE)
+    return raw, document
 
 
 async def validate_document(request: web.Request) -> web.Response:
     """Anyone may ask, signed in or not: ISV pipelines check documents before submitting."""
-    document = await read_json(request)
-    return json_response(service.validate_document(document).as_json())
+    _, document = await _document(request)
+    return json_response((await service.validate_document(document)).as_json())
 
 
 async def import_build(request: web.Request) -> web.Response:
     """Create a build from the posted marketplace.json (201, with its warnings)."""
     p = handlers.signed_in(request)
     product_id = path_id(request, "product_id")
-    document = await read_json(request)
-    raw = await request.read()  # the same bytes read_json parsed (aiohttp keeps them)
+    raw, document = await _document(request)
     version = request.query.get("version") or None
     async with handlers.tx(request) as conn:
         result = await service.import_build(conn, p, product_id, raw, document, version)

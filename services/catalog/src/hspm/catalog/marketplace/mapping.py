@@ -9,9 +9,11 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
+from hspm.catalog.builds import rules as build_rules
 from hspm.catalog.marketplace.checks import Issue, is_uuid
-from hspm.catalog.marketplace.oci import ImageReference
-from hspm.catalog.marketplace.schema import image_of
+from hspm.catalog.marketplace.configurations import unaliased_task
+from hspm.catalog.marketplace.oci import ImageReference, parse_image
+from hspm.catalog.marketplace.schema import image_of, registry_of
 
 ENV_FIELDS = ("key", "description", "required", "default", "pattern")
 TASK_NUMBERS = ("memory_minimum", "memory_maximum", "instances_minimum", "instances_maximum")
@@ -56,7 +58,8 @@ class BuildPlan:
 
     id: UUID
     product_id: UUID
-    registry: str
+    registry: str | None  # canonical host[:port] (``build_rules.canonical_registry``)
+    repository: str  # the image's path, without its registry host
     image: ImageReference
     configurations: list[ConfigurationRow]
     dependencies: list[DependencyRow]
@@ -65,10 +68,12 @@ class BuildPlan:
 def plan(document: dict[str, Any]) -> BuildPlan:
     """The rows of a valid document (``validate`` found no errors)."""
     build = document["product"]["build"]
+    registry, repository = registry_of(document)
     return BuildPlan(
         id=UUID(build["uuid"]),
         product_id=UUID(document["product"]["uuid"]),
-        registry=build["binary"]["registry"],
+        registry=registry,
+        repository=repository,
         image=image_of(document),
         configurations=_configurations(document["configuration"]),
         dependencies=list(_dependencies(document)),
@@ -88,7 +93,8 @@ def _configurations(configs: list[dict[str, Any]]) -> list[ConfigurationRow]:
     return rows
 
 
-def _task(task: dict[str, Any]) -> TaskRow:
+def _task(given: dict[str, Any]) -> TaskRow:
+    task = unaliased_task(given)[0]
     return TaskRow(
         id=UUID(task["id"]) if "id" in task else uuid4(),
         name=task["label"],
@@ -156,8 +162,31 @@ def document_from(
 
 
 def _binary(build: Row) -> dict[str, str]:
-    ref = ImageReference(build["container_repository"] or "", build["container_tag"], build["image_digest"])
-    return {"registry": build["container_registry"] or "", "image": str(ref)}
+    """The image by digest once one is known (``registry/repository@digest``), else by tag."""
+    registry = build_rules.canonical_registry(build["container_registry"] or "")
+    image = build_rules.image_reference(
+        registry, build["container_repository"], build["container_tag"], build["image_digest"]
+    )
+    return {"registry": f"https://{registry}" if registry else "", "image": image or ""}
+
+
+def pinned(document: dict[str, Any], build: Row) -> dict[str, Any]:
+    """A stored document naming the build's image by its digest, once one is known: what
+    platforms must pull is what was validated, whatever the submitted tag names later."""
+    binary = document["product"]["build"]["binary"]
+    named = parse_image(binary["image"])
+    if not build["image_digest"] or (
+        isinstance(named, ImageReference) and named.digest == build["image_digest"]
+    ):
+        return document  # no digest yet, or the document names exactly this one already
+    registry = build_rules.canonical_registry(build["container_registry"] or "")
+    image = build_rules.image_reference(registry, build["container_repository"], None, build["image_digest"])
+    if binary.get("image") == image:
+        return document
+    out = dict(document)
+    out["product"] = dict(document["product"])
+    out["product"]["build"] = dict(document["product"]["build"], binary=dict(binary, image=image))
+    return out
 
 
 def _facts(product: Row, dependencies: Sequence[Row]) -> dict[str, Any]:

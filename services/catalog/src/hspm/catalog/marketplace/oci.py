@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from hspm.catalog.builds import rules as build_rules
+
 _PATH = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
 _HOST = re.compile(
     r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:]+\])(?::[0-9]+)?$"
@@ -30,6 +32,16 @@ class ImageReference:
         if self.digest:
             text += f"@{self.digest}"
         return text
+
+
+def split_registry(ref: ImageReference) -> tuple[str | None, str] | None:
+    """The registry a reference names (canonical ``host[:port]``, or None) and its path;
+    None when the host part is not a valid ``host[:port]``."""
+    domain, path = _split_domain(ref.repository)
+    if domain is None:
+        return None, path
+    registry = build_rules.canonical_registry(domain)
+    return None if registry is None else (registry, path)
 
 
 def _split_domain(name: str) -> tuple[str | None, str]:

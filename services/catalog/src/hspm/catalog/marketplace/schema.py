@@ -11,10 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from hspm.catalog.marketplace.checks import Report
+from hspm.catalog.builds import rules as build_rules
+from hspm.catalog.marketplace.checks import Report, is_uri
 from hspm.catalog.marketplace.configurations import ConfigurationChecks
 from hspm.catalog.marketplace.facts import FactChecks
-from hspm.catalog.marketplace.oci import ImageReference, parse_image
+from hspm.catalog.marketplace.oci import ImageReference, parse_image, split_registry
+
+# The largest document checked or imported: validation walks all of it, off the event loop.
+MAX_DOCUMENT_BYTES = 512 * 1024
 
 
 def validate(document: Any) -> Report:
@@ -66,11 +70,38 @@ class _DocumentChecker(FactChecks, ConfigurationChecks):
         binary = self.obj(value, path, ("registry", "image"))
         if binary is None:
             return
+        registry = None
         if "registry" in binary:
-            self.uri(binary, "registry", path)
+            registry = self.registry(binary, path)
         image = self.string(binary, "image", path, required=False)
-        if image is not None and isinstance(parse_image(image), str):
-            self.error(f"{path}.image", "image", str(parse_image(image)))
+        if image is None:
+            return
+        ref = parse_image(image)
+        if isinstance(ref, str):
+            self.error(f"{path}.image", "image", ref)
+            return
+        split = split_registry(ref)
+        if split is None:
+            self.error(f"{path}.image", "image", "names a registry host that is not a valid host[:port]")
+        elif (
+            registry is not None
+            and split[0] is not None
+            and not build_rules.same_registry(registry, split[0])
+        ):
+            self.error(
+                f"{path}.image", "registry", f"is on registry {split[0]} but the registry is {registry}"
+            )
+
+    def registry(self, binary: dict[str, Any], path: str) -> str | None:
+        """The registry URI's host (canonical ``host[:port]``), or None after an error."""
+        self.uri(binary, "registry", path)
+        value = binary["registry"]
+        if not isinstance(value, str) or not is_uri(value):
+            return None
+        host = build_rules.canonical_registry(value)
+        if host is None:
+            self.error(f"{path}.registry", "registry", "must name a registry host: https://host[:port]")
+        return host
 
 
 def image_of(document: dict[str, Any]) -> ImageReference:
@@ -78,3 +109,13 @@ def image_of(document: dict[str, Any]) -> ImageReference:
     ref = parse_image(document["product"]["build"]["binary"]["image"])
     assert isinstance(ref, ImageReference)
     return ref
+
+
+def registry_of(document: dict[str, Any]) -> tuple[str | None, str]:
+    """A valid document's registry (canonical ``host[:port]``: the image's own host, else the
+    registry URI's) and the image's repository path without the host."""
+    binary = document["product"]["build"]["binary"]
+    split = split_registry(image_of(document))
+    assert split is not None
+    host, path = split
+    return host or build_rules.canonical_registry(binary["registry"]), path

@@ -1,14 +1,22 @@
-"""The marketplace area's rules: import a document as a build, and hand out its canonical form."""
+"""The marketplace area's rules: import a document as a build, and hand out its canonical form.
+
+Checking a document walks all of it and runs its users' patterns: that runs in a worker
+thread (``asyncio.to_thread``), never on the event loop, on documents of at most
+``schema.MAX_DOCUMENT_BYTES``, and for an import only after the caller's rights are checked.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 import asyncpg
+import orjson
 
+from hspm.catalog.builds.service import access as build_access
 from hspm.catalog.builds.service import lifecycle as builds
 from hspm.catalog.marketplace import mapping, store
 from hspm.catalog.marketplace.canonical import canonical
@@ -39,9 +47,17 @@ def invalid(errors: Sequence[Issue], warnings: Sequence[Issue] = ()) -> Validati
     return exc
 
 
-def validate_document(document: Any) -> Report:
+async def validate_document(document: Any) -> Report:
     """Every error and warning of a document; nothing is written, and anyone may ask."""
-    return validate(document)
+    return await asyncio.to_thread(validate, document)
+
+
+def _checked(document: Any) -> tuple[Report, mapping.BuildPlan | None, bytes | None]:
+    """The report, and for a valid document its plan and canonical bytes (in a worker thread)."""
+    report = validate(document)
+    if not report.valid:
+        return report, None, None
+    return report, mapping.plan(document), canonical(document)
 
 
 async def import_build(
@@ -49,20 +65,19 @@ async def import_build(
 ) -> Imported:
     """Create a build from a document: nothing is written unless all of it is valid."""
     await products.product_for_change(conn, p, product_id, "builds", "create")
-    report = validate(document)
-    if not report.valid:
+    report, plan, canonical_bytes = await asyncio.to_thread(_checked, document)
+    if plan is None:
         raise invalid(report.errors, report.warnings)
-    plan = mapping.plan(document)
     version = _version(plan, version, report)
     await _check_references(conn, plan, product_id, report)
     columns = {
         "version": version,
         "container_registry": plan.registry,
-        "container_repository": plan.image.repository,
+        "container_repository": plan.repository,
         "container_tag": plan.image.tag,
         "image_digest": plan.image.digest,
         "marketplace_raw": raw,
-        "marketplace_canonical": canonical(document),
+        "marketplace_canonical": canonical_bytes,
     }
     # The builds area owns the workflow: submitted, and BuildSubmitted with the snapshot.
     build = await builds.create_submitted(
@@ -149,11 +164,17 @@ def _recorded_dependencies(plan: mapping.BuildPlan) -> list[dict[str, Any]]:
 async def document_bytes(
     conn: Conn, p: Principal, product_id: UUID, build_id: UUID, *, raw: bool, marketplace_url: str
 ) -> bytes:
-    """The canonical document of a readable build, or the raw one for its owner and curators."""
+    """The canonical document of a readable build, or the raw one for its owner and curators.
+
+    Readable as the build itself is (``builds.access.readable_build``: withdrawn and
+    recalled builds are off the market). The canonical document names the image by its
+    digest once one is known; the raw one is the document exactly as submitted.
+    """
+    build = await build_access.readable_build(conn, p, product_id, build_id)
     product = await products.visible_product(conn, p, product_id)
-    privileged = p.owns(product["user_id"]) or p.can("builds", "read")
+    privileged = build_access.sees_draft_builds(p, product["user_id"])
     row = await store.build_document(conn, product_id, build_id, raw=raw and privileged)
-    if row is None or not (privileged or row["published"]):
+    if row is None:
         raise NotFound("Build not found.")
     if raw:
         if not privileged:
@@ -162,8 +183,16 @@ async def document_bytes(
             raise NotFound("This build was not imported from a marketplace.json document.")
         return bytes(row["marketplace_raw"])
     if row["marketplace_canonical"] is not None:
-        return bytes(row["marketplace_canonical"])
+        stored = bytes(row["marketplace_canonical"])
+        return stored if not build["image_digest"] else await asyncio.to_thread(_repinned, stored, build)
     return canonical(await _generated(conn, marketplace_url, row))
+
+
+def _repinned(stored: bytes, build: asyncpg.Record) -> bytes:
+    """The stored canonical document with its image pinned to the build's digest."""
+    document = orjson.loads(stored)
+    pinned = mapping.pinned(document, build)
+    return stored if pinned is document else canonical(pinned)
 
 
 async def _generated(conn: Conn, marketplace_url: str, build: asyncpg.Record) -> dict[str, Any]:

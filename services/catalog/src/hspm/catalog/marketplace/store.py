@@ -14,7 +14,6 @@ from hspm.common.db import Conn
 
 _DOCUMENT = """
 SELECT id, product_id, container_registry, container_repository, container_tag, image_digest,
-       published_at IS NOT NULL AND published_at <= now() AS published,
        marketplace_canonical, {raw}
 FROM builds WHERE id = $1 AND product_id = $2
 """

@@ -1,7 +1,11 @@
 """HTTP handlers of logos and screenshots: uploads, JSON, and the image streams.
 
-Reading an upload includes decoding and resizing it (in a thread, before any
-transaction): a bad image is refused without taking a connection, let alone a row lock.
+An upload is handled in three steps: the caller's right to change the product is checked
+first (``service.may_upload``, a short read), before a byte of the body is read; then the
+body is read within its size limit and decoded and resized in a thread, within the pixel
+limit, outside any transaction; then the write checks the right again under the product's
+row lock. A caller without the right costs no image work, and a bad image is refused
+without holding a connection, let alone a row lock.
 """
 
 from __future__ import annotations
@@ -63,8 +67,13 @@ async def _multipart(request: web.Request, image_fields: tuple[str, ...], limit:
 
 
 async def _upload(request: web.Request, kind: str) -> models.Upload:
-    """Image bytes and caption from multipart, a bare image body, or JSON (caption only)."""
-    handlers.signed_in(request)
+    """Image bytes and caption from multipart, a bare image body, or JSON (caption only).
+
+    Only once the caller may change the product: the body is neither read nor decoded before.
+    """
+    p, product_id = handlers.signed_in(request), path_id(request, "product_id")
+    async with handlers.tx(request) as conn:
+        await service.may_upload(conn, p, product_id)
     limit = request.app[settings_key].max_image_bytes
     ctype = request.content_type
     if ctype == "multipart/form-data":

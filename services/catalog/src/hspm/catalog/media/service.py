@@ -91,6 +91,16 @@ async def _for_change(conn: Conn, p: Principal, product_id: UUID) -> None:
     await products.product_for_change(conn, p, product_id, "products", "update")
 
 
+async def may_upload(conn: Conn, p: Principal, product_id: UUID) -> None:
+    """404 or 403 unless the caller may change this product's media; no lock is taken.
+
+    Asked before an upload's body is read or decoded, so a caller without the right costs
+    no image work; the write that follows checks again under the product's row lock.
+    """
+    product = await products.visible_product(conn, p, product_id)
+    p.require_or_owner("products", "update", product["user_id"])
+
+
 async def put_logo(conn: Conn, p: Principal, product_id: UUID, v: Variants) -> Record:
     await _for_change(conn, p, product_id)
     return await store.put_logo(conn, uuid4(), product_id, v)

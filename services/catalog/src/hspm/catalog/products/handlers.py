@@ -6,18 +6,42 @@ from aiohttp import web
 
 from hspm.catalog.products import models, service, views
 from hspm.common import handlers
-from hspm.common.web import path_id, principal_of, query_bool, query_uuid
+from hspm.common.errors import ValidationFailed
+from hspm.common.web import forms, path_id, principal_of, query_bool, query_uuid
+from hspm.common.web.body import M, parse_model
 
 PRODUCT_SORT = ("name",)
 SUB_PRODUCT_SORT = ("created_at", "updated_at")
 BADGE_SORT = ("name", "created_at", "updated_at")
 
+# The reference UI's product form: a description is at most 10 000 characters (40 000
+# bytes of UTF-8 at worst), so 64 KiB a field; no file is stored from it.
+PRODUCT_FORM = forms.Bounds(
+    max_text_bytes=1024 * 1024,
+    max_file_bytes=64 * 1024,
+    max_field_bytes=64 * 1024,
+    max_parts=50,
+    empty_is_null=True,
+)
+
 
 # --- products ------------------------------------------------------------------------
 
 
+async def _product_body(request: web.Request, model: type[M]) -> M:
+    """JSON, or the reference UI's multipart form: the same model, the same wrapper rules."""
+    if forms.is_form(request):
+        handlers.signed_in(request)
+        form = await forms.read_form(request, "product", PRODUCT_FORM, file_field="logo")
+        if form.file is not None:
+            # The logo has its own route (media area); products cannot store it.
+            raise ValidationFailed.field("logo", "upload the logo with PUT /products/{id}/logo")
+        return parse_model(model, form.fields, "product")
+    return await handlers.body(request, model, "product")
+
+
 async def create_product(request: web.Request) -> web.Response:
-    body = await handlers.body(request, models.ProductCreate, "product")
+    body = await _product_body(request, models.ProductCreate)
     p = principal_of(request)
     return await handlers.create(request, views.product, lambda c: service.create_product(c, p, body))
 
@@ -28,7 +52,7 @@ async def get_product(request: web.Request) -> web.Response:
 
 
 async def update_product(request: web.Request) -> web.Response:
-    body = await handlers.body(request, models.ProductUpdate, "product")
+    body = await _product_body(request, models.ProductUpdate)
     p, pid = principal_of(request), path_id(request, "product_id")
     return await handlers.show(request, views.product, lambda c: service.update_product(c, p, pid, body))
 

@@ -4,8 +4,9 @@ Who may see and change a product is decided here, for every catalog area: anonym
 callers and customers see a product once it is listed (published and visible, with
 ``published_at`` and ``visible_at`` set and not in the future); its owner and holders of
 ``products.read`` also see drafts and embargoed products. A product that may not be seen
-answers 404, the same as a missing one, so ids cannot be probed. Changing a product (or
-what hangs under it: builds, media) takes its owner or the permission for that change.
+answers 404, the same as a missing one, so ids cannot be probed; nor can a create body's
+``id`` probe them (``_chosen_id``). Changing a product (or what hangs under it: builds,
+media) takes its owner or the permission for that change; an embargo is staff's (``rules``).
 
 Every function runs inside the caller's transaction; events go to the outbox in it.
 """
@@ -20,7 +21,7 @@ import asyncpg
 import structlog
 
 from hspm.catalog.events import emit
-from hspm.catalog.products import models, store
+from hspm.catalog.products import models, rules, store
 from hspm.common.auth import Principal
 from hspm.common.db import Conn
 from hspm.common.errors import Forbidden, NotFound, ValidationFailed
@@ -47,6 +48,17 @@ def _taken(exc: asyncpg.UniqueViolationError) -> ValidationFailed:
     return ValidationFailed.field(
         _UNIQUE_FIELDS.get(exc.constraint_name or "", "id"), "has already been taken"
     )
+
+
+def _chosen_id(p: Principal, chosen: UUID | None) -> UUID:
+    """An id named in a create body is honoured only for those who see every product.
+
+    Anyone else could read "id has already been taken" as "a product (or link) you may not
+    see has this id"; so any id they name gets the same 422, free or taken.
+    """
+    if chosen is not None and not sees_drafts(p):
+        raise ValidationFailed.field("id", "is assigned by the server")
+    return chosen or uuid4()
 
 
 def _not_blank(fields: dict[str, Any], *names: str) -> None:
@@ -106,7 +118,7 @@ async def create_product(conn: Conn, p: Principal, body: models.ProductCreate) -
     if owner is None:
         raise ValidationFailed.field("user_id", "can't be blank")
     fields = body.model_dump(exclude={"id", "user_id"}, exclude_none=True)
-    fields.update(id=body.id or uuid4(), user_id=owner)
+    fields.update(id=_chosen_id(p, body.id), user_id=owner)
     fields.setdefault("description", "")
     try:
         row = await store.insert_product(conn, fields)
@@ -130,6 +142,8 @@ async def update_product(conn: Conn, p: Principal, product_id: UUID, body: model
         fields["description"] = ""
     if fields.get("user_id", before["user_id"]) != before["user_id"]:
         p.require("products", "update")
+    if "visible_at" in fields:
+        rules.check_visibility_change(p, before, fields["visible_at"])
     try:
         row = await store.update_product(conn, product_id, fields)
     except asyncpg.UniqueViolationError as exc:
@@ -240,7 +254,7 @@ async def create_sub_product(conn: Conn, p: Principal, body: models.SubProductCr
     parent = await _end(conn, p, body.parent_id, "parent_id")
     child = await _end(conn, p, body.child_id, "child_id")
     _require_link_right(p, "create", parent, child)
-    fields = {"id": body.id or uuid4(), "parent_id": body.parent_id, "child_id": body.child_id}
+    fields = {"id": _chosen_id(p, body.id), "parent_id": body.parent_id, "child_id": body.child_id}
     try:
         row = await store.insert_sub_product(conn, fields)
     except asyncpg.UniqueViolationError as exc:

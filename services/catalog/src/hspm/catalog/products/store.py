@@ -105,14 +105,17 @@ async def unpublish(conn: Conn, product_id: UUID) -> Record | None:
 
 # --- sub-products ----------------------------------------------------------------------
 
-# Cycles are allowed: CYCLE stops each path at the first repeated product.
+# Each product once: UNION (not UNION ALL) discards a row already in the result, so the
+# walk visits products, not paths. A diamond-shaped family costs its size, not its 2**depth
+# paths, and a cycle ends at the first product seen again. LIMIT caps an absurd family at
+# 10 000 products (PostgreSQL stops the recursion once the outer query has that many rows).
 _CLOSURE = """p.id IN (
     WITH RECURSIVE walk(id) AS (
         SELECT {step} FROM sub_products WHERE {start} = {{}}
-        UNION ALL
+        UNION
         SELECT s.{step} FROM sub_products s JOIN walk w ON s.{start} = w.id
-    ) CYCLE id SET looped USING trail
-    SELECT id FROM walk WHERE NOT looped)"""
+    )
+    SELECT id FROM walk LIMIT 10000)"""
 _DIRECT = "p.id IN (SELECT {step} FROM sub_products WHERE {start} = {{}})"
 
 

@@ -1,4 +1,4 @@
-"""Keeping the read copy of the catalog current: owners, publication, withdrawals, deletions."""
+"""Keeping the read copy of the catalog current: owners, publication, withdrawals (deletions: reviews)."""
 
 from __future__ import annotations
 
@@ -21,13 +21,5 @@ async def on_product_unpublished(conn: Conn, event: catalog.ProductUnpublished) 
     await service.set_unpublished(conn, event.product_id, event.occurred_at)
 
 
-async def on_product_deleted(conn: Conn, event: catalog.ProductDeleted) -> None:
-    await service.delete_product(conn, event.product_id)
-
-
 async def on_build_withdrawn(conn: Conn, event: catalog.BuildWithdrawn) -> None:
     await service.set_withdrawn(conn, event.build_id, event.status, event.occurred_at)
-
-
-async def on_build_deleted(conn: Conn, event: catalog.BuildDeleted) -> None:
-    await service.delete_build(conn, event.build_id)

@@ -38,9 +38,9 @@ async def set_unpublished(conn: Conn, product_id: UUID, at: datetime) -> None:
     await store.set_unpublished(conn, product_id, at)
 
 
-async def delete_product(conn: Conn, product_id: UUID) -> None:
-    """Its builds, cases, runs and exceptions go too; recalls stay for the platforms."""
-    await store.delete_product(conn, product_id)
+async def delete_product(conn: Conn, product_id: UUID) -> list[UUID]:
+    """Tombstone the product and its builds (nothing is erased); the builds tombstoned now."""
+    return await store.delete_product(conn, product_id)
 
 
 async def set_withdrawn(conn: Conn, build_id: UUID, status: str, at: datetime) -> None:
@@ -48,13 +48,22 @@ async def set_withdrawn(conn: Conn, build_id: UUID, status: str, at: datetime) -
     await store.set_withdrawn(conn, build_id, status, at)
 
 
-async def delete_build(conn: Conn, build_id: UUID) -> None:
-    """Nothing is left to review: the case, its provenance and runs go with the build."""
-    await store.delete_build(conn, build_id)
+async def delete_build(conn: Conn, build_id: UUID) -> bool:
+    """Tombstone the build: hidden from its owner and customers, kept for staff and auditors."""
+    return await store.delete_build(conn, build_id)
 
 
 async def record_submission(conn: Conn, event: catalog.BuildSubmitted) -> Record:
     """The build as submitted (again), with its product's owner; returns the copy's build."""
+    return await _record(conn, event, "submitted")
+
+
+async def record_draft(conn: Conn, event: catalog.BuildDraftChanged) -> Record:
+    """The packaging of a build still being edited: what the owner's dry run validates."""
+    return await _record(conn, event, "draft")
+
+
+async def _record(conn: Conn, event: catalog.BuildSubmitted, status: str) -> Record:
     image = ImageTarget(
         registry=event.registry, repository=event.repository, tag=event.tag, digest=event.digest
     )
@@ -66,6 +75,7 @@ async def record_submission(conn: Conn, event: catalog.BuildSubmitted) -> Record
         event.version,
         image.model_dump(mode="json"),
         event.model_dump(mode="json"),
+        status,
     )
     build = await store.get_build(conn, event.build_id)
     assert build is not None
@@ -84,5 +94,6 @@ async def product_exists(conn: Conn, product_id: UUID) -> bool:
 
 
 async def get_build(conn: Conn, build_id: UUID, lock: bool = False) -> Record | None:
-    """The build with its product's owner and whether the product is listed."""
+    """The build with its product's owner and whether the product is listed (deleted ones too:
+    ``deleted_at`` says so)."""
     return await store.get_build(conn, build_id, lock)

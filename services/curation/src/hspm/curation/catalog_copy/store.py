@@ -19,7 +19,7 @@ LISTED = (
 )
 BUILD_COLS = (
     "b.id, b.product_id, b.version, b.image, b.snapshot, b.status, b.published_at, b.withdrawn_at, "
-    f"p.owner_id, {LISTED} AS listed"
+    f"b.deleted_at, p.owner_id, {LISTED} AS listed"
 )
 BUILDS = "builds b JOIN products p ON p.id = b.product_id"
 
@@ -61,13 +61,25 @@ async def set_unpublished(conn: Conn, product_id: UUID, at: datetime) -> None:
     )
 
 
-async def delete_product(conn: Conn, product_id: UUID) -> None:
-    """Its builds, cases, runs and exceptions go with it (foreign keys)."""
-    await conn.execute("DELETE FROM products WHERE id = $1", product_id)
+async def delete_product(conn: Conn, product_id: UUID) -> list[UUID]:
+    """Tombstone the product and its builds; the ids of the builds tombstoned now."""
+    await conn.execute(
+        "UPDATE products SET deleted_at = coalesce(deleted_at, now()), updated_at = now() WHERE id = $1",
+        product_id,
+    )
+    rows = await conn.fetch(
+        "UPDATE builds SET deleted_at = now(), updated_at = now() "
+        "WHERE product_id = $1 AND deleted_at IS NULL RETURNING id",
+        product_id,
+    )
+    return [r["id"] for r in rows]
 
 
 async def product_exists(conn: Conn, product_id: UUID) -> bool:
-    return bool(await conn.fetchval("SELECT 1 FROM products WHERE id = $1", product_id))
+    """Known and not deleted."""
+    return bool(
+        await conn.fetchval("SELECT 1 FROM products WHERE id = $1 AND deleted_at IS NULL", product_id)
+    )
 
 
 # --- builds ------------------------------------------------------------------------------
@@ -80,18 +92,23 @@ async def save_submission(
     version: str,
     image: dict[str, Any],
     snapshot: dict[str, Any],
+    status: str,
 ) -> None:
-    """The build as submitted (again): version, image and the full snapshot are replaced."""
+    """The build as submitted (again) or drafted: version, image and the snapshot are replaced.
+
+    ``status`` is ``submitted`` or ``draft``; a deleted build is never brought back.
+    """
     await conn.execute(
         "INSERT INTO builds (id, product_id, version, image, snapshot, status) "
-        "VALUES ($1, $2, $3, $4, $5, 'submitted') "
-        "ON CONFLICT (id) DO UPDATE SET version = $3, image = $4, snapshot = $5, status = 'submitted', "
-        "updated_at = now()",
+        "VALUES ($1, $2, $3, $4, $5, $6) "
+        "ON CONFLICT (id) DO UPDATE SET version = $3, image = $4, snapshot = $5, status = $6, "
+        "updated_at = now() WHERE builds.deleted_at IS NULL",
         build_id,
         product_id,
         version,
         image,
         snapshot,
+        status,
     )
 
 
@@ -119,6 +136,12 @@ async def set_withdrawn(conn: Conn, build_id: UUID, status: str, at: datetime) -
     )
 
 
-async def delete_build(conn: Conn, build_id: UUID) -> None:
-    """Its case, provenance and runs go with it (foreign keys)."""
-    await conn.execute("DELETE FROM builds WHERE id = $1", build_id)
+async def delete_build(conn: Conn, build_id: UUID) -> bool:
+    """Tombstone the build (its case, provenance and runs stay); whether it was live."""
+    return bool(
+        await conn.fetchval(
+            "UPDATE builds SET deleted_at = now(), updated_at = now() "
+            "WHERE id = $1 AND deleted_at IS NULL RETURNING 1",
+            build_id,
+        )
+    )

@@ -14,8 +14,10 @@ EXCEPTION_SORTS = ("created_at", "rule")
 
 async def get_policy(request: web.Request) -> web.Response:
     """Any signed-in user: ISVs should know what their builds are judged against."""
-    handlers.signed_in(request)
-    return await handlers.show(request, views.policy, service.get_policy)
+    p = handlers.signed_in(request)
+    async with handlers.tx(request) as conn:
+        found = await service.get_policy(conn, p)
+    return json_response(views.policy(found, handlers.base_url(request)))
 
 
 async def put_policy(request: web.Request) -> web.Response:
@@ -24,7 +26,7 @@ async def put_policy(request: web.Request) -> web.Response:
     data = unwrap(await read_json(request), "validation_policy")
     async with handlers.tx(request) as conn:
         row = await service.put_policy(conn, p, data)
-    return json_response(views.policy(row, handlers.base_url(request)))
+    return json_response(views.policy(dict(row), handlers.base_url(request)))
 
 
 async def list_exceptions(request: web.Request) -> web.Response:

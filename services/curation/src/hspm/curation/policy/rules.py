@@ -23,6 +23,9 @@ from hspm.curation.policy.models import PolicyUpdate
 KNOWN_RULES: tuple[str, ...] = STATIC_RULES + RUNTIME_RULES
 # Exceptions are per product, kept apart and merged into each request.
 EDITABLE: frozenset[str] = frozenset(PolicyUpdate.model_fields)
+# Shown to staff only: which registries are trusted (private addresses, plain HTTP) and
+# which product skips which check are a map for an attacker, not for the ISV.
+STAFF_ONLY: frozenset[str] = frozenset({"allowed_registries", "insecure_registries", "exceptions"})
 # Rendered with the policy; a client echoing the document back may send them.
 RENDERED: frozenset[str] = SERVER_FIELDS | {"known_rules", "updated_by"}
 

@@ -10,7 +10,7 @@ import asyncpg
 
 from hspm.common.auth import Principal
 from hspm.common.db import Conn
-from hspm.common.errors import NotFound, ValidationFailed
+from hspm.common.errors import Forbidden, NotFound, ValidationFailed
 from hspm.common.events.curation import ValidationPolicy
 from hspm.common.events.validator import RuleResult
 from hspm.common.paging import PageParams
@@ -32,8 +32,21 @@ async def in_force(conn: Conn, product_id: UUID) -> ValidationPolicy:
     return rules.for_product(policy, await store.exceptions_of(conn, product_id))
 
 
-async def get_policy(conn: Conn) -> Record:
-    return await store.get_policy(conn)
+async def get_policy(conn: Conn, p: Principal) -> dict[str, Any]:
+    """The policy as ``p`` may see it: which registries are trusted is staff's business."""
+    row = dict(await store.get_policy(conn))
+    return row | {"document": shown(p, rules.document(rules.load(row["document"])))}
+
+
+def shown(p: Principal, document: dict[str, Any]) -> dict[str, Any]:
+    """A policy document (stored, or as a run applied it) as ``p`` may see it.
+
+    Staff (operators, administrators, compliance validators, auditors) see it whole;
+    anyone else without the trusted and insecure registries and the exceptions.
+    """
+    if access.sees_all_runs(p):
+        return document
+    return {k: v for k, v in document.items() if k not in rules.STAFF_ONLY}
 
 
 async def put_policy(conn: Conn, p: Principal, body: Any) -> Record:
@@ -49,17 +62,24 @@ def failed_required(results: Iterable[RuleResult]) -> list[str]:
     return rules.failed_required(results)
 
 
+def _require_staff(p: Principal) -> None:
+    """Exceptions say which checks a product skips: staff only (403 for anyone else)."""
+    if not access.sees_all_runs(p):
+        raise Forbidden("Rule exceptions are shown to operators, validators and auditors only.")
+
+
 async def list_exceptions(
     conn: Conn, p: Principal, page: PageParams, product_id: UUID | None
 ) -> tuple[list[Record], int]:
-    """Operators see every exception, owners those of their own products."""
-    everything, owner = access.read_scope(p, "reviews")
-    return await store.list_exceptions(conn, page, product_id, owner, everything)
+    """Every exception (of one product, if asked), for staff."""
+    _require_staff(p)
+    return await store.list_exceptions(conn, page, product_id, None, True)
 
 
 async def get_exception(conn: Conn, p: Principal, exception_id: UUID) -> Record:
+    _require_staff(p)
     row = await store.get_exception(conn, exception_id)
-    if row is None or not access.may_read(p, "reviews", row["owner_id"]):
+    if row is None:
         raise NotFound("Exception not found.")
     return row
 

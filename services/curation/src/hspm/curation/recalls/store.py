@@ -14,7 +14,10 @@ from hspm.common.paging import PageParams
 Record = asyncpg.Record
 
 # Recalls with their product's current owner (none once the product is gone).
-RECALLS = "(SELECT r.*, p.owner_id FROM recalls r LEFT JOIN products p ON p.id = r.product_id) AS x"
+RECALLS = (
+    "(SELECT r.*, p.owner_id FROM recalls r "
+    "LEFT JOIN products p ON p.id = r.product_id AND p.deleted_at IS NULL) AS x"
+)
 RECALL_COLS = (
     "id, product_id, versions, build_ids, severity, reason, fixed_build_id, deadline, issued_by, "
     "issued_by_name, owner_id, created_at, updated_at"

@@ -8,8 +8,10 @@ from hspm.common import handlers
 from hspm.common.auth import Principal
 from hspm.common.errors import ValidationFailed
 from hspm.common.web import json_response, path_id, principal_of, query_bool, query_uuid
+from hspm.common.web.app import problem_response, request_id_key
 from hspm.curation import machine
 from hspm.curation.reviews import models, service, views
+from hspm.curation.validations import views as run_views
 
 PROVENANCE_SORTS = ("at",)
 
@@ -23,6 +25,7 @@ def _filters(request: web.Request) -> service.Filters:
         product_id=query_uuid(request, "product_id"),
         build_id=query_uuid(request, "build_id"),
         attention=query_bool(request, "attention"),
+        deleted=query_bool(request, "deleted") or False,
     )
 
 
@@ -67,3 +70,20 @@ async def decide(request: web.Request) -> web.Response:
     async with handlers.tx(request) as conn:
         found = await service.decide(conn, p, cid, body)
     return _render(request, found, p)
+
+
+async def request_validation(request: web.Request) -> web.Response:
+    """202: the run is queued (or was already queued or running); Location names it.
+
+    429 with Retry-After when the caller or the product has too many runs open.
+    """
+    p = handlers.signed_in(request)
+    pid, bid = path_id(request, "product_id"), path_id(request, "build_id")
+    try:
+        async with handlers.tx(request) as conn:
+            row = await service.request_validation(conn, p, pid, bid)
+    except service.QueueFull as exc:
+        retry = {"Retry-After": str(exc.retry_after)}
+        return problem_response(exc, request.get(request_id_key), headers=retry)
+    body = run_views.run(row, handlers.base_url(request), p, full=True)
+    return json_response(body, status=202, headers={"Location": body["url"]})

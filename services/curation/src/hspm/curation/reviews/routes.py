@@ -24,7 +24,17 @@ def add_routes(api: Api, router: web.UrlDispatcher) -> None:
         "The review queue (own products' cases without reviews.read)",
         tag=TAG,
         permission="reviews.read",
-        query=(*PAGED, "state", "product_id", "build_id", "attention"),
+        query=(*PAGED, "state", "product_id", "build_id", "attention", "deleted"),
+    )
+    add(
+        router,
+        "POST",
+        "/products/{product_id}/builds/{build_id}/validations",
+        h.request_validation,
+        "Request a validation run of a build (a dry run while it is editable; 429 when too many are open)",
+        tag="Validations",
+        status=202,
+        permission="validations.create",
     )
     add(router, "GET", RR, h.get_review, "A review case with provenance and latest run", tag=TAG)
     add(router, "GET", RR + "/provenance", h.list_provenance, "A case's provenance", tag=TAG, query=PAGED)

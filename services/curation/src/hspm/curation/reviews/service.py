@@ -36,6 +36,7 @@ log = structlog.get_logger(__name__)
 Record = asyncpg.Record
 Filters = store.Filters
 CASE_SORTS = ("submitted_at", "updated_at", "created_at")
+QueueFull = validations.QueueFull
 
 
 async def record(conn: Conn, case_id: UUID, from_state: str | None, step: Step) -> None:
@@ -71,6 +72,7 @@ async def move(
 
     Raises ``machine.IllegalTransition`` when the machine does not allow the move.
     ``attention`` flags the new state for an operator; any move clears an older flag.
+    The event carries the case's pinned digest (None until a report pinned one).
     """
     machine.check_move(case["state"], step.to)
     moved = await store.set_state(conn, case["id"], step.to, attention)
@@ -85,6 +87,7 @@ async def move(
                 reason=step.remark,
                 validated=validated,
                 badge_ids=list(step.badge_ids),
+                image_digest=case["image_digest"],
             ),
         )
     log.info("review.moved", case_id=str(case["id"]), from_state=case["state"], to_state=step.to)
@@ -102,7 +105,7 @@ async def note(conn: Conn, case: Record, step: Step, attention: str | None) -> N
 
 async def submitted(conn: Conn, event: catalog.BuildSubmitted) -> None:
     """Open (or reopen) the case, request the submission's run, move it to validating."""
-    if not await _accepts_submission(conn, event.build_id):
+    if not await _accepts_submission(conn, event.build_id) or await _deleted(conn, event.build_id):
         return
     build = await copy.record_submission(conn, event)
     case = await _open_case(conn, event.build_id, event.product_id, event.owner_id)
@@ -113,10 +116,30 @@ async def submitted(conn: Conn, event: catalog.BuildSubmitted) -> None:
 async def _accepts_submission(conn: Conn, build_id: UUID) -> bool:
     """A first submission, or a resubmission of a build sent back (rejected in any way)."""
     case = await store.lock_case_of_build(conn, build_id)
-    if case is None or case["state"] in machine.RESUBMITTABLE:
+    if case is None or (case["state"] in machine.RESUBMITTABLE and case["deleted_at"] is None):
         return True
     log.warning("review.submission_ignored", build_id=str(build_id), state=case["state"])
     return False
+
+
+async def _deleted(conn: Conn, build_id: UUID) -> bool:
+    """The catalog deleted the build: a late event about it changes nothing."""
+    build = await copy.get_build(conn, build_id)
+    return build is not None and build["deleted_at"] is not None
+
+
+async def draft_changed(conn: Conn, event: catalog.BuildDraftChanged) -> None:
+    """An editable build's packaging: the copy follows it (for dry runs); no case opens or moves.
+
+    Only while the build is editable (no case yet, or sent back): a draft event that
+    arrives after the build was submitted again is stale and ignored.
+    """
+    case = await store.lock_case_of_build(conn, event.build_id)
+    if case is not None and case["state"] not in machine.RESUBMITTABLE:
+        log.info("review.draft_ignored", build_id=str(event.build_id), state=case["state"])
+        return
+    if not await _deleted(conn, event.build_id):
+        await copy.record_draft(conn, event)
 
 
 async def _open_case(conn: Conn, build_id: UUID, product_id: UUID, owner_id: UUID) -> Record:
@@ -151,29 +174,54 @@ async def published(conn: Conn, event: catalog.BuildPublished) -> None:
     """The catalog published an approved build: ``approved → published``."""
     await copy.set_published(conn, event.build_id, event.published_at)
     case = await store.lock_case_of_build(conn, event.build_id)
-    if case is None or not machine.can_move(case["state"], "published"):
+    if case is None or case["deleted_at"] is not None or not machine.can_move(case["state"], "published"):
         state = case["state"] if case else None
         log.info("review.publication_ignored", build_id=str(event.build_id), state=state)
         return
     await move(conn, case, Step("published", SYSTEM, machine.LABELS["published"]))
 
 
+async def build_deleted(conn: Conn, event: catalog.BuildDeleted) -> None:
+    """Tombstone the build and its case: hidden from queues and owners, history kept."""
+    if await copy.delete_build(conn, event.build_id):
+        await _tombstone(conn, [event.build_id])
+
+
+async def product_deleted(conn: Conn, event: catalog.ProductDeleted) -> None:
+    """Tombstone the product, its builds and their cases; recalls and provenance stay."""
+    await _tombstone(conn, await copy.delete_product(conn, event.product_id))
+
+
+async def _tombstone(conn: Conn, build_ids: Sequence[UUID]) -> None:
+    for case in await store.tombstone(conn, build_ids):
+        step = Step(case["state"], SYSTEM, machine.DELETED, "The catalog deleted the build.")
+        await record(conn, case["id"], case["state"], step)
+
+
 # --- the validator's reports -----------------------------------------------------------------
 
 
 async def report_received(conn: Conn, report: ValidationCompleted) -> None:
-    """Store the report (once) and let it move the case when it is the submission's run."""
+    """Store the report (once), let it move its case, then release waiting runs (a slot is free)."""
+    await _apply(conn, report)
+    await validations.release_waiting(conn)
+
+
+async def _apply(conn: Conn, report: ValidationCompleted) -> None:
+    """The report's effect on its case; a move pins the digest the run judged."""
     run = await validations.complete(conn, report)
     if run is None:
         return
     case = await store.lock_case_of_build(conn, run["build_id"])
-    if case is None:
+    if case is None or case["deleted_at"] is not None:
         return
     verdict = verdicts.of(case, run, report, policy.failed_required(report.rules))
     if verdict is None:
         return
     if verdict.moves:
-        await move(conn, case, verdict.step, attention=verdict.attention)
+        # Only a submission's run moves a case: what it resolved is what was judged.
+        pinned = await store.pin_digest(conn, case["id"], report.digest)
+        await move(conn, pinned, verdict.step, attention=verdict.attention)
     else:
         await note(conn, case, verdict.step, verdict.attention)
 
@@ -197,11 +245,33 @@ async def revalidate(conn: Conn, interval: float, timeout: float, batch: int) ->
         return Pass(skipped=True)
     stale = await validations.stale_runs(conn, timeout, batch)
     for run in stale:
-        await report_received(conn, validations.expiry(run, timeout))
+        await _apply(conn, validations.expiry(run, timeout))
     due = await validations.due_for_revalidation(conn, interval, batch)
     for build in due:
-        await validations.request_run(conn, build, "scheduled", SYSTEM)
+        # The approved bytes, not whatever the tag names today.
+        case = await store.case_of_build(conn, build["id"])
+        pin = case["image_digest"] if case is not None else None
+        await validations.request_run(conn, build, "scheduled", SYSTEM, pin, release=False)
+    await validations.release_waiting(conn)
     return Pass(requested=len(due), expired=len(stale))
+
+
+# --- runs on request -------------------------------------------------------------------------
+
+
+async def request_validation(conn: Conn, p: Principal, product_id: UUID, build_id: UUID) -> Record:
+    """A person's run of a build: a dry run while it is editable, else a manual run.
+
+    A dry run (no case yet, or sent back) validates the build as drafted and moves no
+    case. A manual run of a build with a pinned digest validates exactly that digest.
+    """
+    build = await validations.readable_build(conn, p, product_id, build_id, lock=True)
+    if build["deleted_at"] is not None:
+        raise NotFound("Build not found.")
+    case = await store.case_of_build(conn, build_id)
+    if case is None or case["state"] in machine.RESUBMITTABLE:
+        return await validations.request_on_demand(conn, p, build, "dry_run", None)
+    return await validations.request_on_demand(conn, p, build, "manual", case["image_digest"])
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -210,14 +280,22 @@ async def revalidate(conn: Conn, interval: float, timeout: float, batch: int) ->
 async def list_cases(
     conn: Conn, p: Principal, page: PageParams, filters: Filters
 ) -> tuple[list[Record], int]:
-    """Reviewers see the whole queue; anyone else the cases of their own products."""
+    """Reviewers see the whole queue; anyone else the cases of their own products.
+
+    Tombstones (``deleted``) are listed to ``reviews.read`` only, never to their owner.
+    """
     everything, owner = access.read_scope(p, "reviews")
+    if filters.deleted and not everything:
+        owner = None
     return await store.list_cases(conn, page, filters, owner, everything)
 
 
 async def readable_case(conn: Conn, p: Principal, case_id: UUID) -> Record:
+    """Reviewers and the owner; a tombstone (deleted build) only ``reviews.read`` (staff, auditors)."""
     case = await store.get_case(conn, case_id)
     if case is None or not access.may_read(p, "reviews", case["owner_id"]):
+        raise NotFound("Review not found.")
+    if case["deleted_at"] is not None and not p.can("reviews", "read"):
         raise NotFound("Review not found.")
     return case
 
@@ -256,6 +334,8 @@ async def decide(conn: Conn, p: Principal, case_id: UUID, body: models.DecisionC
     case = await store.lock_case(conn, case_id)
     if case is None:
         raise NotFound("Review not found.")
+    if case["deleted_at"] is not None:
+        raise Conflict("The build was deleted: its review is closed.", allowed_decisions=[])
     try:
         target = machine.decide(case["state"], body.decision)
     except machine.IllegalTransition as exc:
@@ -264,6 +344,12 @@ async def decide(conn: Conn, p: Principal, case_id: UUID, body: models.DecisionC
             f"The review is {case['state']}: {body.decision} is not open (open decisions: {open_}).",
             allowed_decisions=list(exc.allowed),
         ) from exc
+    if target == "approved" and not case["image_digest"]:
+        raise Conflict(
+            "The build has no validated image digest (its submission's run resolved none), so "
+            "approval could not pin what is published: request changes so the ISV resubmits.",
+            allowed_decisions=["reject", "request_changes"],
+        )
     # Approval says whether the build's latest completed run passed (the catalog shows it).
     validated = target == "approved" and await validations.latest_outcome(conn, case["build_id"]) == "passed"
     step = Step(target, Actor.of(p), machine.LABELS[target], body.reason, badge_ids=tuple(body.badge_ids))

@@ -23,11 +23,11 @@ CASES = (
 )
 CASE_COLS = (
     "id, build_id, product_id, version, owner_id, state, attention, attention_reason, submission, "
-    "current_run_id, submitted_at, created_at, updated_at"
+    "current_run_id, image_digest, deleted_at, submitted_at, created_at, updated_at"
 )
 _RETURNING = (
     "RETURNING id, build_id, product_id, state, attention, attention_reason, submission, current_run_id, "
-    "submitted_at, created_at, updated_at"
+    "image_digest, deleted_at, submitted_at, created_at, updated_at"
 )
 PROVENANCE_COLS = (
     "id, case_id, at, actor_kind, actor_id, actor_name, from_state, to_state, event, remark, run_id, "
@@ -43,6 +43,8 @@ class Filters:
     product_id: UUID | None = None
     build_id: UUID | None = None
     attention: bool | None = None
+    # Tombstones (builds the catalog deleted) are left out unless asked for; True: only them.
+    deleted: bool = False
 
 
 async def get_case(conn: Conn, case_id: UUID) -> Record | None:
@@ -57,11 +59,16 @@ async def lock_case_of_build(conn: Conn, build_id: UUID) -> Record | None:
     return await conn.fetchrow("SELECT * FROM review_cases WHERE build_id = $1 FOR UPDATE", build_id)
 
 
+async def case_of_build(conn: Conn, build_id: UUID) -> Record | None:
+    """The build's case as it is now, not locked."""
+    return await conn.fetchrow("SELECT * FROM review_cases WHERE build_id = $1", build_id)
+
+
 async def lock_cases_of_product(conn: Conn, product_id: UUID) -> list[Record]:
-    """Every case of the product with its build's version, locked for a recall."""
+    """Every live case of the product with its build's version, locked for a recall."""
     rows = await conn.fetch(
         "SELECT c.*, b.version FROM review_cases c JOIN builds b ON b.id = c.build_id "
-        "WHERE c.product_id = $1 ORDER BY b.created_at, c.id FOR UPDATE OF c",
+        "WHERE c.product_id = $1 AND c.deleted_at IS NULL ORDER BY b.created_at, c.id FOR UPDATE OF c",
         product_id,
     )
     return list(rows)
@@ -74,7 +81,9 @@ async def list_cases(
     where = sql.Where()
     if not everything:
         where.add("owner_id = {}", owner_id)
-    for column, value in asdict(filters).items():
+    fields = asdict(filters)
+    where.add("deleted_at IS NOT NULL" if fields.pop("deleted") else "deleted_at IS NULL")
+    for column, value in fields.items():
         if value is not None:
             where.add(f"{column} = {{}}", value)
     return await sql.page(conn, CASES, CASE_COLS, where, page)
@@ -96,7 +105,8 @@ async def reopen_case(conn: Conn, case_id: UUID) -> Record:
     """A resubmission: the next submission, back in the queue at its end."""
     row = await conn.fetchrow(
         "UPDATE review_cases SET state = 'submitted', submission = submission + 1, current_run_id = NULL, "
-        "attention = false, attention_reason = NULL, submitted_at = now(), updated_at = now() "
+        "image_digest = NULL, attention = false, attention_reason = NULL, submitted_at = now(), "
+        "updated_at = now() "
         "WHERE id = $1 " + _RETURNING,
         case_id,
     )
@@ -115,6 +125,27 @@ async def set_state(conn: Conn, case_id: UUID, state: str, attention: str | None
     )
     assert row is not None
     return row
+
+
+async def pin_digest(conn: Conn, case_id: UUID, digest: str | None) -> Record:
+    """The digest the submission's run judged becomes the case's pin (None: nothing resolved)."""
+    row = await conn.fetchrow(
+        "UPDATE review_cases SET image_digest = $2, updated_at = now() WHERE id = $1 " + _RETURNING,
+        case_id,
+        digest,
+    )
+    assert row is not None
+    return row
+
+
+async def tombstone(conn: Conn, build_ids: Sequence[UUID]) -> list[Record]:
+    """Mark the builds' live cases deleted (hidden from queues, kept for the audit trail)."""
+    rows = await conn.fetch(
+        "UPDATE review_cases SET deleted_at = now(), updated_at = now() "
+        "WHERE build_id = any($1::uuid[]) AND deleted_at IS NULL RETURNING *",
+        list(build_ids),
+    )
+    return list(rows)
 
 
 async def set_attention(conn: Conn, case_id: UUID, attention: str | None) -> None:

@@ -70,7 +70,20 @@ def _watch(case: Row, report: ValidationCompleted, failed: Sequence[str]) -> Ver
         why = _failures(failed)
         step = Step(state, VALIDATOR, machine.REVALIDATION_FAILED, why, report.run_id)
         return Verdict(step, why, moves=False)
+    gone = _unpullable(case, report)
+    if gone is not None:
+        # Even where the operator does not require the rule: the approved bytes are gone.
+        return Verdict(Step(state, VALIDATOR, machine.UNPULLABLE, gone, report.run_id), gone, moves=False)
     if report.outcome == "passed" and case["attention"]:
         step = Step(state, VALIDATOR, machine.REVALIDATION_PASSED, report.summary or None, report.run_id)
         return Verdict(step, None, moves=False)
+    return None
+
+
+def _unpullable(case: Row, report: ValidationCompleted) -> str | None:
+    """Why the pinned image could not be pulled, when ``image.resolvable`` failed."""
+    for r in report.rules:
+        if r.rule == "image.resolvable" and r.status == "fail":
+            image = case["image_digest"] or "the approved image"
+            return f"{image} can no longer be pulled: {r.evidence or 'no reason given'}"
     return None

@@ -21,6 +21,8 @@ _CASE = (
     "attention_reason",
     "submission",
     "current_run_id",
+    "image_digest",
+    "deleted_at",
     "submitted_at",
     "created_at",
     "updated_at",
@@ -33,7 +35,9 @@ def case_path(case_id: Any) -> str:
 
 def case(row: asyncpg.Record, base: str) -> dict[str, Any]:
     body = {k: row[k] for k in _CASE}
-    body["allowed_decisions"] = list(machine.allowed_decisions(row["state"]))
+    # A tombstone (the build was deleted) is closed to decisions.
+    open_ = () if row["deleted_at"] is not None else machine.allowed_decisions(row["state"])
+    body["allowed_decisions"] = list(open_)
     build = f"/products/{row['product_id']}/builds/{row['build_id']}"
     body["build_url"] = base + build
     body["validations_url"] = f"{base}{build}/validations"

@@ -26,15 +26,6 @@ def _wants_text(request: web.Request) -> bool:
     return False
 
 
-async def request_validation(request: web.Request) -> web.Response:
-    """202: the run is queued (or was already queued or running); Location names it."""
-    p, (pid, bid) = handlers.signed_in(request), _ids(request)
-    async with handlers.tx(request) as conn:
-        row = await service.request_manual(conn, p, pid, bid)
-    body = views.run(row, handlers.base_url(request), p, full=True)
-    return json_response(body, status=202, headers={"Location": body["url"]})
-
-
 async def list_validations(request: web.Request) -> web.Response:
     """Newest first."""
     p, (pid, bid) = handlers.signed_in(request), _ids(request)

@@ -14,16 +14,7 @@ TAG = "Validations"
 def add_routes(api: Api, router: web.UrlDispatcher) -> None:
     """Register this area's routes (one line each)."""
     add = api.route
-    add(
-        router,
-        "POST",
-        V,
-        h.request_validation,
-        "Request a validation run of a build",
-        tag=TAG,
-        status=202,
-        permission="validations.create",
-    )
+    # POST (request a run) is the reviews area's: the build's case decides what it runs.
     add(router, "GET", V, h.list_validations, "A build's validation runs, newest first", tag=TAG, query=PAGED)
     add(
         router,

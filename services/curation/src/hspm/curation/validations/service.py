@@ -6,7 +6,7 @@ hands reports to :func:`complete` and applies the verdict itself.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -24,38 +24,65 @@ from hspm.curation.actors import Actor
 from hspm.curation.catalog_copy import service as copy
 from hspm.curation.events import emit
 from hspm.curation.policy import service as policy
-from hspm.curation.validations import store
+from hspm.curation.validations import queue, store
 
 log = structlog.get_logger(__name__)
 Record = asyncpg.Record
-Trigger = Literal["submission", "manual", "scheduled"]
+Trigger = queue.Trigger
 RUN_SORTS = ("requested_at",)
+QueueFull = queue.QueueFull
 
 
 # --- requesting --------------------------------------------------------------------------
 
 
-async def request_run(conn: Conn, build: Record, trigger: Trigger, actor: Actor) -> Record:
-    """A queued run of ``build`` under the policy in force, and its request to the validator."""
+async def request_run(
+    conn: Conn,
+    build: Record,
+    trigger: Trigger,
+    actor: Actor,
+    digest: str | None = None,
+    release: bool = True,
+) -> Record:
+    """A run of ``build`` under the policy in force, queued fairly (see ``queue``).
+
+    ``digest`` pins the image (the validator pulls ``repository@digest``, not the tag).
+    ``release`` False leaves the release to the caller (a batch releases once, at its end:
+    the queue's lock is always the last one a transaction takes).
+    """
     in_force = await policy.in_force(conn, build["product_id"])
+    run_id = uuid4()
+    request = _request(build, run_id, in_force, trigger, _target(build, digest))
     run = await store.insert_run(
         conn,
         {
-            "id": uuid4(),
+            "id": run_id,
             "build_id": build["id"],
             "product_id": build["product_id"],
             "trigger": trigger,
             "requested_by": actor.id,
             "requested_by_name": actor.name,
             "policy": in_force.model_dump(mode="json"),
+            "priority": queue.PRIORITY[trigger],
+            "fair_key": queue.fair_key(trigger, actor.id, build["owner_id"]),
+            "request": request.model_dump(mode="json"),
         },
     )
-    await emit(conn, _request(build, run["id"], in_force, trigger))
-    return run
+    if not release:
+        return run
+    await release_waiting(conn)
+    released = await store.get_run(conn, run_id)
+    assert released is not None
+    return released
+
+
+def _target(build: Record, digest: str | None) -> ImageTarget:
+    image = ImageTarget.model_validate(build["image"])
+    return image.model_copy(update={"digest": digest}) if digest else image
 
 
 def _request(
-    build: Record, run_id: UUID, in_force: ValidationPolicy, trigger: Trigger
+    build: Record, run_id: UUID, in_force: ValidationPolicy, trigger: Trigger, image: ImageTarget
 ) -> ValidationRequested:
     snapshot = catalog.BuildSubmitted.model_validate(build["snapshot"])
     return ValidationRequested(
@@ -63,7 +90,7 @@ def _request(
         build_id=build["id"],
         product_id=build["product_id"],
         version=build["version"],
-        image=ImageTarget.model_validate(build["image"]),
+        image=image,
         mime_type=snapshot.mime_type,
         has_asset=snapshot.has_asset,
         configurations=snapshot.configurations,
@@ -75,30 +102,84 @@ def _request(
 
 def _on_offer(build: Record) -> bool:
     """Published, of a listed product: a customer may evaluate it."""
-    return build["published_at"] is not None and bool(build["listed"])
+    return build["published_at"] is not None and bool(build["listed"]) and build["deleted_at"] is None
 
 
 async def readable_build(
     conn: Conn, p: Principal, product_id: UUID, build_id: UUID, lock: bool = False
 ) -> Record:
-    """The build if the caller may see its runs: staff, its owner, or anyone once on offer."""
+    """The build if the caller may see its runs: staff, its owner, or anyone once on offer.
+
+    A build the catalog deleted stays readable by staff only (its runs are audit trail).
+    """
     build = await copy.get_build(conn, build_id, lock)
     if build is None or build["product_id"] != product_id:
         raise NotFound("Build not found.")
-    mine = p.may_as_owner("validations", "read", build["owner_id"])
-    if not (access.sees_all_runs(p) or mine or _on_offer(build)):
+    if access.sees_all_runs(p):
+        return build
+    mine = p.may_as_owner("validations", "read", build["owner_id"]) and build["deleted_at"] is None
+    if not (mine or _on_offer(build)):
         raise NotFound("Build not found.")
     return build
 
 
-async def request_manual(conn: Conn, p: Principal, product_id: UUID, build_id: UUID) -> Record:
-    """A new manual run, or the build's run already queued or running (no pile-up)."""
-    build = await readable_build(conn, p, product_id, build_id, lock=True)
+async def request_on_demand(
+    conn: Conn, p: Principal, build: Record, trigger: Trigger, digest: str | None
+) -> Record:
+    """A person's run (manual, or a dry run), or the build's run already open (no pile-up).
+
+    Outside staff, open runs on request are capped per requester and per product: one
+    more is :class:`queue.QueueFull` (429 with Retry-After). The count runs under the
+    queue's lock, so parallel requests cannot slip past the cap together.
+    """
     p.require("validations", "create")
-    running = await store.open_run(conn, build_id)
+    running = await store.open_run(conn, build["id"])
     if running is not None:
         return running
-    return await request_run(conn, build, "manual", Actor.of(p))
+    if not access.sees_all_runs(p):
+        limits = queue.Limits(**dict(await store.queue_limits(conn, lock=True)))
+        mine, product = await store.open_on_request(conn, p.user_id, build["product_id"])
+        refused = queue.refusal(limits, mine, product)
+        if refused is not None:
+            raise refused
+    return await request_run(conn, build, trigger, Actor.of(p), digest)
+
+
+async def release_waiting(conn: Conn) -> int:
+    """Release waiting runs to the validator while fewer than the bound are in flight.
+
+    Under the queue's row lock (held to the end of the transaction), so the bound holds
+    across transactions and replicas; every request and every report ends with this.
+    """
+    limits = await store.queue_limits(conn, lock=True)
+    free = limits["max_in_flight"] - await store.in_flight(conn)
+    if free <= 0:
+        return 0
+    picked = await store.next_to_release(conn, free)
+    if not picked:
+        return 0
+    requests = await store.mark_released(conn, picked)
+    for run_id in picked:
+        if run_id in requests:
+            await emit(conn, ValidationRequested.model_validate(requests[run_id]))
+    log.info("validation.released", runs=len(requests))
+    return len(requests)
+
+
+async def configure_queue(conn: Conn, limits: queue.Limits) -> None:
+    """Store the queue's limits from the settings (at every start)."""
+    await store.configure_queue(
+        conn,
+        limits.max_in_flight,
+        limits.max_open_per_requester,
+        limits.max_open_per_product,
+        limits.retry_after_seconds,
+    )
+
+
+def policy_shown(p: Principal, document: dict[str, Any]) -> dict[str, Any]:
+    """The policy a run applied, as ``p`` may see it (the trust settings are staff's)."""
+    return policy.shown(p, document)
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -187,7 +268,11 @@ def expiry(run: Record, timeout: float) -> ValidationCompleted:
 
 
 async def due_for_revalidation(conn: Conn, interval: float, limit: int) -> list[Record]:
-    """Each product's latest published build not validated within ``interval`` (locked)."""
+    """Each product's latest published build not re-validated within ``interval`` (locked).
+
+    Only submission and scheduled runs count as recent: manual runs and dry runs never
+    postpone a re-validation.
+    """
     builds = []
     for build_id in await store.due_for_revalidation(conn, interval, limit):
         build = await copy.get_build(conn, build_id)

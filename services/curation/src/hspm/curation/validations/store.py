@@ -16,8 +16,8 @@ Record = asyncpg.Record
 
 RUN_COLS = (
     "id, build_id, product_id, trigger, status, outcome, requested_by, requested_by_name, policy, attempt, "
-    "requested_at, started_at, completed_at, digest, rules, runtime, timings, image, summary, error, "
-    "created_at, updated_at"
+    "requested_at, dispatched_at, started_at, completed_at, digest, rules, runtime, timings, image, summary, "
+    "error, created_at, updated_at"
 )
 # Any constant works; every replica of curation must use the same one.
 SCHEDULER_LOCK = 0x68737063  # "hspc"
@@ -99,21 +99,25 @@ async def try_scheduler_lock(conn: Conn) -> bool:
 
 
 async def due_for_revalidation(conn: Conn, interval: float, limit: int) -> list[UUID]:
-    """Each product's latest published build with no open run and no run completed recently.
+    """Each product's latest published build with no open and no recent run of its own.
 
-    The builds are locked (skipping those another pass holds) until the transaction ends.
+    Only submission and scheduled runs count: a manual run or a dry run (anyone's, of
+    anything) never postpones a re-validation. Deleted builds are not watched. The builds
+    are locked (skipping those another pass holds) until the transaction ends.
     """
     rows = await conn.fetch(
         """
         WITH latest AS (
             SELECT DISTINCT ON (b.product_id) b.id FROM builds b
-            JOIN review_cases c ON c.build_id = b.id AND c.state = 'published'
+            JOIN review_cases c ON c.build_id = b.id AND c.state = 'published' AND c.deleted_at IS NULL
+            WHERE b.deleted_at IS NULL
             ORDER BY b.product_id, b.published_at DESC NULLS LAST, b.created_at DESC
         )
         SELECT b.id FROM builds b
         WHERE b.id IN (SELECT id FROM latest)
           AND NOT EXISTS (
             SELECT 1 FROM validation_runs r WHERE r.build_id = b.id
+              AND r.trigger IN ('submission', 'scheduled')
               AND (r.status <> 'completed' OR r.completed_at > now() - make_interval(secs => $1)))
         ORDER BY b.id LIMIT $2
         FOR UPDATE OF b SKIP LOCKED
@@ -125,12 +129,104 @@ async def due_for_revalidation(conn: Conn, interval: float, limit: int) -> list[
 
 
 async def stale_runs(conn: Conn, timeout: float, limit: int) -> list[Record]:
-    """Runs still open ``timeout`` seconds after they were requested (the request was lost)."""
+    """Runs still open ``timeout`` seconds after their release (the request was lost).
+
+    A run still waiting in the queue is not lost: its clock starts when it is released.
+    """
     rows = await conn.fetch(
         f"SELECT {RUN_COLS} FROM validation_runs WHERE status <> 'completed' "
-        "AND requested_at < now() - make_interval(secs => $1) ORDER BY requested_at LIMIT $2 "
+        "AND dispatched_at < now() - make_interval(secs => $1) ORDER BY dispatched_at LIMIT $2 "
         "FOR UPDATE SKIP LOCKED",
         timeout,
         limit,
     )
     return list(rows)
+
+
+# --- the fair queue --------------------------------------------------------------------------
+
+_LIMIT_COLS = "max_in_flight, max_open_per_requester, max_open_per_product, retry_after_seconds"
+
+
+async def configure_queue(
+    conn: Conn, max_in_flight: int, per_requester: int, per_product: int, retry_after: int
+) -> None:
+    """Write the queue's limits (every start: the settings are the truth)."""
+    await conn.execute(
+        f"INSERT INTO validation_queue (id, {_LIMIT_COLS}) VALUES (true, $1, $2, $3, $4) "
+        "ON CONFLICT (id) DO UPDATE SET max_in_flight = $1, max_open_per_requester = $2, "
+        "max_open_per_product = $3, retry_after_seconds = $4, updated_at = now()",
+        max_in_flight,
+        per_requester,
+        per_product,
+        retry_after,
+    )
+
+
+async def queue_limits(conn: Conn, lock: bool = False) -> Record:
+    """The limits; ``lock`` takes the row lock that serializes releases until the transaction ends."""
+    suffix = " FOR UPDATE" if lock else ""
+    row = await conn.fetchrow(f"SELECT {_LIMIT_COLS} FROM validation_queue{suffix}")
+    assert row is not None, "the queue's limits are written at start"
+    return row
+
+
+async def open_on_request(conn: Conn, requester: UUID | None, product_id: UUID) -> tuple[int, int]:
+    """Open manual runs and dry runs: (requested by ``requester``, of ``product_id``)."""
+    row = await conn.fetchrow(
+        "SELECT count(*) FILTER (WHERE requested_by = $1) AS mine, "
+        "count(*) FILTER (WHERE product_id = $2) AS product FROM validation_runs "
+        "WHERE status <> 'completed' AND trigger IN ('manual', 'dry_run') "
+        "AND (requested_by = $1 OR product_id = $2)",
+        requester,
+        product_id,
+    )
+    assert row is not None
+    return int(row["mine"]), int(row["product"])
+
+
+async def in_flight(conn: Conn) -> int:
+    """Runs released to the validator and not yet reported."""
+    return int(
+        await conn.fetchval(
+            "SELECT count(*) FROM validation_runs WHERE dispatched_at IS NOT NULL AND status <> 'completed'"
+        )
+    )
+
+
+async def next_to_release(conn: Conn, n: int) -> list[UUID]:
+    """The ``n`` waiting runs to release next: by priority, then round-robin over fair keys.
+
+    A key's k-th waiting run (oldest first) takes turn k plus the key's runs in flight;
+    on the same turn the key served least recently goes first, then the oldest request.
+    """
+    rows = await conn.fetch(
+        """
+        WITH flying AS (
+            SELECT fair_key, count(*) AS n FROM validation_runs
+            WHERE dispatched_at IS NOT NULL AND status <> 'completed' GROUP BY fair_key
+        ), waiting AS (
+            SELECT id, priority, fair_key, requested_at,
+                   row_number() OVER (PARTITION BY priority, fair_key ORDER BY requested_at, id) AS turn
+            FROM validation_runs WHERE dispatched_at IS NULL AND status = 'queued'
+        )
+        SELECT w.id FROM waiting w LEFT JOIN flying f ON f.fair_key IS NOT DISTINCT FROM w.fair_key
+        ORDER BY w.priority, w.turn + coalesce(f.n, 0),
+                 (SELECT max(r.dispatched_at) FROM validation_runs r WHERE r.fair_key = w.fair_key)
+                     NULLS FIRST,
+                 w.requested_at, w.id
+        LIMIT $1
+        """,
+        n,
+    )
+    return [r["id"] for r in rows]
+
+
+async def mark_released(conn: Conn, run_ids: list[UUID]) -> dict[UUID, Any]:
+    """Stamp the runs released; their stored requests, by run id."""
+    rows = await conn.fetch(
+        "UPDATE validation_runs SET dispatched_at = clock_timestamp(), updated_at = now() "
+        "WHERE id = any($1::uuid[]) AND dispatched_at IS NULL RETURNING id, request",
+        run_ids,
+    )
+    return {r["id"]: r["request"] for r in rows}

@@ -8,6 +8,7 @@ import asyncpg
 
 from hspm.common.auth import Principal
 from hspm.curation import access
+from hspm.curation.validations import service
 
 _RUN = (
     "id",
@@ -18,6 +19,7 @@ _RUN = (
     "outcome",
     "attempt",
     "requested_at",
+    "dispatched_at",
     "started_at",
     "completed_at",
     "timings",
@@ -48,6 +50,6 @@ def run(row: asyncpg.Record, base: str, viewer: Principal, full: bool = False) -
     body["requested_by"] = _requested_by(row, viewer)
     if full:
         body["image"] = row["image"]
-        body["policy"] = row["policy"]
+        body["policy"] = service.policy_shown(viewer, row["policy"])
     path = run_path(row)
     return body | {"path": path, "url": base + path}

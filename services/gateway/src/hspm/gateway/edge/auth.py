@@ -1,9 +1,10 @@
 """Bearer tokens: ES256 checks against identity's JWKS, then the session's principal.
 
 Both steps are cached, because they sit on every authenticated request: a verified
-token until its ``exp``, a session's principal (with its signed assertion) for
-``principal_cache_seconds``. Invalidation events from identity drop entries on every
-replica; a fetch that raced an invalidation is used once but never cached.
+token until its ``exp``, a session's principal (with the assertions signed for it, one
+per service: each names the service it is for) for ``principal_cache_seconds``.
+Invalidation events from identity drop entries on every replica; a fetch that raced an
+invalidation is used once but never cached.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -75,13 +76,13 @@ class VerifiedToken:
 
 @dataclass(slots=True)
 class SessionPrincipal:
-    """A session's principal as identity reported it, and the assertion forwarded for it."""
+    """A session's principal as identity reported it, and the assertions forwarded for it."""
 
     principal: Principal
     user_id: str
-    assertion: str
-    assertion_expires: float
     fresh_until: float
+    # Service name -> (assertion signed for that service, its expiry).
+    assertions: dict[str, tuple[str, float]] = field(default_factory=dict)
 
 
 def bearer_token(authorization: str) -> str:
@@ -165,7 +166,7 @@ class Authenticator:
         self._inflight: dict[str, asyncio.Task[SessionPrincipal]] = {}
         # Bumped by every access change, so a fetch that straddles one is not cached.
         self._generation = 0
-        self._service_assertion = ("", 0.0)
+        self._gateway = SessionPrincipal(service_principal("gateway"), "", math.inf)
 
     # -- tokens ---------------------------------------------------------------------
 
@@ -236,9 +237,16 @@ class Authenticator:
             self._principals.move_to_end(sid)
         if self.is_revoked(sid):
             raise InvalidToken("The session has been revoked.")
-        if entry.assertion_expires - time.time() < ASSERTION_MIN_LEFT:
-            entry.assertion, entry.assertion_expires = self._sign(entry.principal)
         return entry
+
+    def assertion(self, entry: SessionPrincipal, service: str) -> str:
+        """The principal assertion for ``service`` (its audience), reused while it has time left."""
+        signed = entry.assertions.get(service)
+        if signed is None or signed[1] - time.time() < ASSERTION_MIN_LEFT:
+            expires = time.time() + ASSERTION_TTL
+            signed = (sign_assertion(entry.principal, self._secret, ASSERTION_TTL, audience=service), expires)
+            entry.assertions[service] = signed
+        return signed[0]
 
     async def _coalesced_fetch(self, token: VerifiedToken) -> SessionPrincipal:
         # Concurrent first requests of one session share a single identity lookup.
@@ -273,10 +281,7 @@ class Authenticator:
             raise IdentityUnavailable("The identity service answered unexpectedly.") from exc
         if str(principal.user_id) != token.user_id or str(principal.session_id) != token.session_id:
             raise InvalidToken("The token does not match its session.")
-        assertion, expires = self._sign(principal)
-        entry = SessionPrincipal(
-            principal, token.user_id, assertion, expires, time.monotonic() + self._principal_ttl
-        )
+        entry = SessionPrincipal(principal, token.user_id, time.monotonic() + self._principal_ttl)
         if generation == self._generation and not self.is_revoked(token.session_id):
             self._principals[token.session_id] = entry
             self._principals.move_to_end(token.session_id)
@@ -288,7 +293,7 @@ class Authenticator:
         if self._identity is None:
             raise IdentityUnavailable("The identity service is not available.")
         url = f"{self._identity}/internal/sessions/{token.session_id}"
-        headers = {PRINCIPAL_HEADER: self._gateway_assertion(), "Accept": "application/json"}
+        headers = {PRINCIPAL_HEADER: self.assertion(self._gateway, "identity"), "Accept": "application/json"}
         try:
             async with self._client.get(url, headers=headers, timeout=IDENTITY_TIMEOUT) as resp:
                 if resp.status == 404:
@@ -304,16 +309,6 @@ class Authenticator:
         if not isinstance(data, dict):
             raise IdentityUnavailable("The identity service answered unexpectedly.")
         return data
-
-    def _sign(self, principal: Principal) -> tuple[str, float]:
-        return sign_assertion(principal, self._secret, ASSERTION_TTL), time.time() + ASSERTION_TTL
-
-    def _gateway_assertion(self) -> str:
-        value, expires = self._service_assertion
-        if expires - time.time() < ASSERTION_MIN_LEFT:
-            self._service_assertion = self._sign(service_principal("gateway"))
-            value = self._service_assertion[0]
-        return value
 
     # -- invalidation ---------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from hspm.common.errors import TooManyRequests
+from hspm.common.errors import NotFound, TooManyRequests
 from hspm.common.web.app import request_id_key
 from hspm.gateway import keys
 from hspm.gateway.edge.auth import MAX_TOKEN_LENGTH
@@ -19,7 +19,19 @@ from hspm.gateway.edge.cors import is_preflight
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+EXEMPT_PATHS = frozenset({"/healthz", "/readyz"})
+
+
+# Served only on the internal listener (app.metrics_listener), never on the public port.
+INTERNAL_PATHS = frozenset({"/metrics"})
+
+
+@web.middleware
+async def internal_paths_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The public listener answers 404 for what only operators' tools may read."""
+    if request.path in INTERNAL_PATHS:
+        raise NotFound(f"No resource is served at {request.path}.")
+    return await handler(request)
 
 
 @web.middleware

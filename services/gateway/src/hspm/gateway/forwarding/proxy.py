@@ -53,7 +53,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
     if rule.websocket and websocket.is_upgrade(request):
         if session is None:
             return unauthorized(request, InvalidToken("A WebSocket needs a Marketplace token."))
-        return await websocket.proxy(request, base, session)
+        return await websocket.proxy(request, base, request.app[keys.auth].assertion(session, rule.service))
     return await forward(request, rule, base, session)
 
 
@@ -91,8 +91,9 @@ def unauthorized(request: web.Request, exc: InvalidToken) -> web.Response:
 async def forward(
     request: web.Request, rule: Rule, base: str, session: SessionPrincipal | None
 ) -> web.StreamResponse:
-    """Send the request to ``base`` and relay its answer."""
-    headers = upstream_headers(request, session.assertion if session is not None else None)
+    """Send the request to ``base`` and relay its answer, with the caller asserted to that service."""
+    assertion = request.app[keys.auth].assertion(session, rule.service) if session is not None else None
+    headers = upstream_headers(request, assertion)
     if request.app[state_key].tracing_enabled:
         # Makes the service's span a child of the gateway's.
         tracing.inject(headers)

@@ -13,7 +13,6 @@ from yarl import URL
 
 from hspm.common.errors import BadGateway, DomainError, Forbidden, GatewayTimeout, NotFound, Unauthorized
 from hspm.gateway import keys
-from hspm.gateway.edge.auth import SessionPrincipal
 from hspm.gateway.forwarding.headers import WEBSOCKET_DROP, upstream_headers
 
 log = structlog.get_logger(__name__)
@@ -51,10 +50,8 @@ def _close_code(code: int | None) -> int:
     return code
 
 
-async def _connect(
-    request: web.Request, base: str, session: SessionPrincipal
-) -> aiohttp.ClientWebSocketResponse:
-    headers = upstream_headers(request, session.assertion, drop=WEBSOCKET_DROP)
+async def _connect(request: web.Request, base: str, assertion: str) -> aiohttp.ClientWebSocketResponse:
+    headers = upstream_headers(request, assertion, drop=WEBSOCKET_DROP)
     try:
         return await request.app[keys.client].ws_connect(
             _upstream_url(request, base),
@@ -84,9 +81,9 @@ async def _pump(source: AnySocket, sink: AnySocket) -> None:
                 await sink.send_bytes(message.data)
 
 
-async def proxy(request: web.Request, base: str, session: SessionPrincipal) -> web.StreamResponse:
+async def proxy(request: web.Request, base: str, assertion: str) -> web.StreamResponse:
     """Open the notifier's socket, then the client's, and relay until either closes."""
-    upstream = await _connect(request, base, session)
+    upstream = await _connect(request, base, assertion)
     client = web.WebSocketResponse(
         heartbeat=HEARTBEAT,
         protocols=(upstream.protocol,) if upstream.protocol else (),

@@ -23,3 +23,11 @@ class MemberCreate(Input):
     id: UUID | None = None
     user_id: UUID
     group_id: UUID | None = None
+
+
+class MemberUpdate(Input):
+    """Move a membership to another user; ``group_id`` may only repeat the path's group."""
+
+    READ_ONLY = frozenset({"id"})
+    user_id: UUID | None = None
+    group_id: UUID | None = None

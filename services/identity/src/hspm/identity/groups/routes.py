@@ -22,9 +22,12 @@ GROUPS = Crud(
 )  # fmt: skip
 MEMBERS = Crud(
     collection=M, item=f"{M}/{{member_id}}", tag=TAG, noun="member", plural="members",
-    create=h.add_member, show=h.get_member, delete=h.remove_member, create_model=m.MemberCreate,
-    permissions={"create": "groups.update", "show": "groups.read", "delete": "groups.update"},
-    summaries={"create": "Add a member", "show": "Show a membership", "delete": "Remove a member"},
+    create=h.add_member, show=h.get_member, update=h.update_member, delete=h.remove_member,
+    create_model=m.MemberCreate, update_model=m.MemberUpdate,
+    permissions={"create": "groups.update", "show": "groups.read", "update": "groups.update",
+                 "delete": "groups.update"},
+    summaries={"create": "Add a member", "show": "Show a membership",
+               "update": "Move a membership to another user", "delete": "Remove a member"},
 )  # fmt: skip
 # Crud documents no permission on an index; these need one: (path, handler, summary, query).
 INDEXES = (

@@ -122,6 +122,31 @@ async def add_member(conn: Conn, p: Principal, group_id: UUID, body: models.Memb
     return row
 
 
+async def update_member(
+    conn: Conn, p: Principal, group_id: UUID, member_id: UUID, body: models.MemberUpdate
+) -> Record:
+    """Move a membership to another user (PUT/PATCH); the same right as adding one."""
+    p.require("groups", "update")
+    current = _found(await store.get_member(conn, group_id, member_id), "Member")
+    if body.group_id not in (None, group_id):
+        raise ValidationFailed.field("group_id", "must match the group in the path")
+    if "user_id" in body.model_fields_set and body.user_id is None:
+        raise ValidationFailed.field("user_id", "can't be blank")
+    old_user, new_user = current["user_id"], body.user_id or current["user_id"]
+    if new_user == old_user:
+        return current
+    try:
+        row = _found(await store.update_member(conn, group_id, member_id, new_user), "Member")
+    except asyncpg.UniqueViolationError as exc:
+        raise ValidationFailed.field("user_id", "is already a member of this group") from exc
+    except asyncpg.ForeignKeyViolationError as exc:
+        raise ValidationFailed.field("user_id", "does not exist") from exc
+    await emit(conn, ev.MembershipChanged(group_id=group_id, user_id=old_user, member=False))
+    await emit(conn, ev.MembershipChanged(group_id=group_id, user_id=new_user, member=True))
+    await roles.access_changed(conn, [old_user, new_user])
+    return row
+
+
 async def get_member(conn: Conn, p: Principal, group_id: UUID, member_id: UUID) -> Record:
     p.require("groups", "read")
     return _found(await store.get_member(conn, group_id, member_id), "Member")

@@ -67,6 +67,15 @@ async def list_members(conn: Conn, group_id: UUID, page: PageParams) -> tuple[li
     return await sql.page(conn, "members", "*", sql.Where().add("group_id = {}", group_id), page)
 
 
+async def update_member(conn: Conn, group_id: UUID, member_id: UUID, user_id: UUID) -> Record | None:
+    return await conn.fetchrow(
+        "UPDATE members SET user_id = $3, updated_at = now() WHERE id = $1 AND group_id = $2 RETURNING *",
+        member_id,
+        group_id,
+        user_id,
+    )
+
+
 async def delete_member(conn: Conn, group_id: UUID, member_id: UUID) -> Record | None:
     return await conn.fetchrow(
         "DELETE FROM members WHERE id = $1 AND group_id = $2 RETURNING *", member_id, group_id

@@ -31,3 +31,12 @@ class AppointmentCreate(Input):
     entity_id: UUID
     entity_type: Literal["User", "Group"]
     role_id: UUID | None = None
+
+
+class AppointmentUpdate(Input):
+    """Move an appointment to another user or group; ``role_id`` may only repeat the path's."""
+
+    READ_ONLY = frozenset({"id"})
+    entity_id: UUID | None = None
+    entity_type: Literal["User", "Group"] | None = None
+    role_id: UUID | None = None

@@ -22,10 +22,12 @@ ROLES = Crud(
 )  # fmt: skip
 APPOINTMENTS = Crud(
     collection=A, item=f"{A}/{{appointment_id}}", tag=TAG, noun="appointment", plural="appointments",
-    create=h.create_appointment, show=h.get_appointment, delete=h.delete_appointment,
-    create_model=m.AppointmentCreate,
-    permissions={"create": "roles.update", "show": "roles.read", "delete": "roles.update"},
-    summaries={"create": "Appoint a user or group", "delete": "Dismiss an appointment"},
+    create=h.create_appointment, show=h.get_appointment, update=h.update_appointment,
+    delete=h.delete_appointment, create_model=m.AppointmentCreate, update_model=m.AppointmentUpdate,
+    permissions={"create": "roles.update", "show": "roles.read", "update": "roles.update",
+                 "delete": "roles.update"},
+    summaries={"create": "Appoint a user or group", "update": "Move an appointment to another user or group",
+               "delete": "Dismiss an appointment"},
 )  # fmt: skip
 # Crud documents no permission on an index; these need one: (path, handler, summary, query).
 INDEXES = (

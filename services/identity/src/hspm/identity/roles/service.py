@@ -173,6 +173,33 @@ async def appoint(conn: Conn, p: Principal, role_id: UUID, body: models.Appointm
     return row
 
 
+async def update_appointment(
+    conn: Conn, p: Principal, role_id: UUID, appointment_id: UUID, body: models.AppointmentUpdate
+) -> Record:
+    """Move an appointment to another user or group (PUT/PATCH); the same right as appointing."""
+    p.require("roles", "update")
+    current = _found(await store.get_appointment(conn, role_id, appointment_id), "Appointment")
+    if body.role_id not in (None, role_id):
+        raise ValidationFailed.field("role_id", "must match the role in the path")
+    _no_blanks(body.model_dump(exclude_unset=True), ("entity_id", "entity_type"))
+    is_user = (body.entity_type or ("User" if current["user_id"] else "Group")) == "User"
+    entity_id = body.entity_id or current["user_id"] or current["group_id"]
+    user_id, group_id = (entity_id, None) if is_user else (None, entity_id)
+    if (user_id, group_id) == (current["user_id"], current["group_id"]):
+        return current
+    before = await _holders(conn, current)
+    try:
+        row = await store.update_appointment(conn, role_id, appointment_id, user_id, group_id)
+    except asyncpg.UniqueViolationError as exc:
+        raise ValidationFailed.field("entity_id", "already holds this role") from exc
+    except asyncpg.ForeignKeyViolationError as exc:
+        kind = "user" if is_user else "group"
+        raise ValidationFailed.field("entity_id", f"no {kind} with this id") from exc
+    row = _found(row, "Appointment")
+    await access_changed(conn, [*before, *await _holders(conn, row)])
+    return row
+
+
 async def get_appointment(conn: Conn, p: Principal, role_id: UUID, appointment_id: UUID) -> Record:
     p.require("roles", "read")
     return _found(await store.get_appointment(conn, role_id, appointment_id), "Appointment")

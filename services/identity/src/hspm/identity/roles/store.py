@@ -114,6 +114,19 @@ async def list_appointments(conn: Conn, role_id: UUID, page: PageParams) -> tupl
     )
 
 
+async def update_appointment(
+    conn: Conn, role_id: UUID, appointment_id: UUID, user_id: UUID | None, group_id: UUID | None
+) -> Record | None:
+    return await conn.fetchrow(
+        f"""UPDATE appointments SET user_id = $3, group_id = $4, updated_at = now()
+            WHERE id = $1 AND role_id = $2 RETURNING {_APPOINTMENT_COLS}""",
+        appointment_id,
+        role_id,
+        user_id,
+        group_id,
+    )
+
+
 async def delete_appointment(conn: Conn, role_id: UUID, appointment_id: UUID) -> Record | None:
     return await conn.fetchrow(
         f"DELETE FROM appointments WHERE id = $1 AND role_id = $2 RETURNING {_APPOINTMENT_COLS}",

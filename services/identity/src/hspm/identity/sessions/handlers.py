@@ -8,8 +8,10 @@ from aiohttp import web
 from hspm.common import handlers
 from hspm.common.errors import Unauthorized, ValidationFailed
 from hspm.common.web import json_response, path_id, principal_of
+from hspm.common.web.body import read_model
+from hspm.identity.config import Settings
 from hspm.identity.keys import http_key, issuer_key, settings_key
-from hspm.identity.sessions import service, views
+from hspm.identity.sessions import models, service, views
 
 
 def _units_of_work(request: web.Request) -> service.UnitOfWork:
@@ -37,14 +39,54 @@ async def internal_session(request: web.Request) -> web.Response:
     return json_response(views.principal(doc))
 
 
-async def idp_redirect(request: web.Request) -> web.Response:
-    """Start a login: off to the identity provider."""
+# Binds a login in flight to the browser that started it (login CSRF); HttpOnly, sent only
+# to the callback, and only as long as the login may take.
+LOGIN_COOKIE = "hspm_login"
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _login_cookie(response: web.StreamResponse, s: Settings, value: str | None) -> web.StreamResponse:
+    """Set the login cookie to ``value``, or clear it (``None``)."""
+    path, secure = views.login_cookie_path(s.public_url), views.login_cookie_secure(s.public_url)
+    if value is None:
+        response.del_cookie(LOGIN_COOKIE, path=path, secure=secure, httponly=True, samesite="Lax")
+    else:
+        response.set_cookie(
+            LOGIN_COOKIE,
+            value,
+            max_age=s.oidc_login_ttl_seconds,
+            path=path,
+            secure=secure,
+            httponly=True,
+            samesite="Lax",
+        )
+    return response
+
+
+def _redirect(location: str, status: int = 302) -> web.Response:
+    return web.Response(status=status, headers={"Location": location} | NO_STORE)
+
+
+async def idp_redirect(request: web.Request) -> web.StreamResponse:
+    """Start a login: off to the identity provider, with the login cookie."""
     idp_id, s = path_id(request, "idp_id"), request.app[settings_key]
-    raise web.HTTPFound(await service.begin_login(_units_of_work(request), request.app[http_key], idp_id, s))
+    started = await service.begin_login(_units_of_work(request), request.app[http_key], idp_id, s)
+    return _login_cookie(_redirect(started.url), s, started.browser_key)
 
 
-async def session_callback(request: web.Request) -> web.Response:
-    """The IdP's redirect target: turn ``code`` + ``state`` into the Marketplace's token."""
+async def begin_session(request: web.Request) -> web.StreamResponse:
+    """``POST /session`` (the spec): begin a login for ``provider_id``, as the redirect does."""
+    body, s = await read_model(request, models.LoginStart, "session"), request.app[settings_key]
+    started = await service.begin_login(_units_of_work(request), request.app[http_key], body.provider_id, s)
+    return _login_cookie(_redirect(started.url, 303), s, started.browser_key)
+
+
+async def session_callback(request: web.Request) -> web.StreamResponse:
+    """The IdP's redirect target: turn ``code`` + ``state`` into the Marketplace's session.
+
+    With a UI the browser goes there with a one-time code in the fragment; without one the
+    answer is the token as JSON. The token itself never goes into a URL.
+    """
     s, query = request.app[settings_key], request.query
     if "error" in query:
         raise Unauthorized(f"The identity provider refused the login: {query['error'][:100]}.")
@@ -53,11 +95,23 @@ async def session_callback(request: web.Request) -> web.Response:
         if s.ui_url:
             raise web.HTTPFound(s.ui_url)
         raise ValidationFailed({k: ["is required"] for k in ("code", "state") if not query.get(k)})
-    session = await service.complete_login(_units_of_work(request), request.app[http_key], state, code, s)
+    browser_key = request.cookies.get(LOGIN_COOKIE)
+    done = await service.complete_login(
+        _units_of_work(request), request.app[http_key], state, code, browser_key, s
+    )
+    if done.code is not None:
+        return _login_cookie(_redirect(views.ui_landing(s.ui_url, done.code)), s, None)
+    token = views.session_token(request.app[issuer_key], done.session)
+    return _login_cookie(json_response(views.logged_in(token, done.session), headers=NO_STORE), s, None)
+
+
+async def redeem_login_code(request: web.Request) -> web.Response:
+    """The UI trades the one-time code from its URL's fragment for the session's token."""
+    body = await read_model(request, models.LoginCode, "session")
+    async with handlers.tx(request) as conn:
+        session = await service.redeem_login_code(conn, body.code)
     token = views.session_token(request.app[issuer_key], session)
-    if s.ui_url:
-        raise web.HTTPFound(views.ui_landing(s.ui_url, token))
-    return json_response(views.logged_in(token, session))
+    return json_response(views.logged_in(token, session), headers=NO_STORE)
 
 
 async def logout(request: web.Request) -> web.Response:

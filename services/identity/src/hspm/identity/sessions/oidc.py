@@ -78,6 +78,16 @@ async def discover(http: aiohttp.ClientSession, issuer: str) -> tuple[dict[str, 
     return config, await _get_json(http, config["jwks_uri"])
 
 
+def one_time_secret() -> str:
+    """A login cookie's value or a hand-over code: 256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def digest(value: str) -> bytes:
+    """What is stored of a login cookie or a hand-over code: never the value itself."""
+    return hashlib.sha256(value.encode()).digest()
+
+
 def new_login() -> tuple[str, str, str, str]:
     """A login's ``state``, ``nonce``, PKCE verifier and its S256 challenge."""
     state, nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(48)

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from hspm.common.web import Api
 from hspm.identity.sessions import handlers as h
+from hspm.identity.sessions import models as m
 
 TAG = "Sessions"
 
@@ -43,6 +44,25 @@ def add_routes(api: Api, router: web.UrlDispatcher) -> None:
         "OpenID Connect callback: issues the Marketplace token",
         tag=TAG,
         query=("code", "state"),
+    )
+    api.route(
+        router,
+        "POST",
+        "/session",
+        h.begin_session,
+        "Begin an OpenID Connect login at provider_id (redirects to it)",
+        tag=TAG,
+        request=m.LoginStart,
+        status=303,
+    )
+    api.route(
+        router,
+        "POST",
+        "/sessions/token",
+        h.redeem_login_code,
+        "Trade the one-time code a login left in the UI's URL fragment for the token",
+        tag=TAG,
+        request=m.LoginCode,
     )
     api.route(router, "DELETE", "/sessions", h.logout, "Log out: revokes the caller's token", tag=TAG)
     api.route(router, "DELETE", "/session", h.logout, "Log out (singular spelling of the spec)", tag=TAG)

@@ -39,6 +39,22 @@ LOGIN_RETENTION_SECONDS = 3600
 
 
 @dataclass(frozen=True)
+class LoginStarted:
+    """Where to send the browser, and the login cookie that binds the login to it."""
+
+    url: str
+    browser_key: str
+
+
+@dataclass(frozen=True)
+class LoginDone:
+    """A finished login's session, and the one-time code that hands its token to the UI."""
+
+    session: Record
+    code: str | None
+
+
+@dataclass(frozen=True)
 class SessionPrincipal:
     """What the gateway needs to act for a session."""
 
@@ -82,8 +98,11 @@ async def _discover(
     return config, keys
 
 
-async def begin_login(uow: UnitOfWork, http: aiohttp.ClientSession, idp_id: UUID, settings: Settings) -> str:
-    """Record a login in flight; returns the IdP's authorization URL to send the browser to."""
+async def begin_login(
+    uow: UnitOfWork, http: aiohttp.ClientSession, idp_id: UUID, settings: Settings
+) -> LoginStarted:
+    """Record a login in flight, bound to the browser by a new login cookie (only its hash is
+    kept); returns the IdP's authorization URL and that cookie's value."""
     async with uow() as conn:
         idp = await identity_providers.find_provider(conn, idp_id)
         # Abandoned logins would otherwise pile up; each new one sweeps the stale.
@@ -92,19 +111,35 @@ async def begin_login(uow: UnitOfWork, http: aiohttp.ClientSession, idp_id: UUID
         raise NotFound("Identity provider not found or not enabled.")
     config, _ = await _discover(uow, http, idp, settings.oidc_refresh_seconds)
     state, nonce, verifier, challenge = oidc.new_login()
+    browser_key = oidc.one_time_secret()
     async with uow() as conn:
-        await store.insert_login(conn, state, idp_id, nonce, verifier)
-    return oidc.authorization_url(config, idp, settings.public_url, state, nonce, challenge)
+        await store.insert_login(conn, state, idp_id, nonce, verifier, oidc.digest(browser_key))
+    url = oidc.authorization_url(config, idp, settings.public_url, state, nonce, challenge)
+    return LoginStarted(url, browser_key)
 
 
 async def complete_login(
-    uow: UnitOfWork, http: aiohttp.ClientSession, state: str, code: str, settings: Settings
-) -> Record:
-    """Finish a login: the IdP's code becomes a user (found or created) and a session record."""
+    uow: UnitOfWork,
+    http: aiohttp.ClientSession,
+    state: str,
+    code: str,
+    browser_key: str | None,
+    settings: Settings,
+) -> LoginDone:
+    """Finish a login: the IdP's code becomes a user (found or created) and a session record.
+
+    Only the browser that started the login (``browser_key``, its login cookie) may finish
+    it: a callback opened anywhere else (login CSRF) is refused before the code is spent.
+    With a UI, a one-time code for the token is recorded in the same transaction.
+    """
+    if not browser_key:
+        raise oidc.LoginRejected("This login was not started in this browser; start again.")
     async with uow() as conn:
-        login = await store.take_login(conn, state, settings.oidc_login_ttl_seconds)
+        login = await store.take_login(conn, state, oidc.digest(browser_key), settings.oidc_login_ttl_seconds)
         if login is None:
-            raise oidc.LoginRejected("This login is unknown, already used or expired; start again.")
+            raise oidc.LoginRejected(
+                "This login is unknown, already used, expired or started in another browser; start again."
+            )
         idp = await identity_providers.find_provider(conn, login["identity_provider_id"])
     if idp is None or idp["enabled_at"] is None:
         raise Unauthorized("The identity provider is no longer enabled.")
@@ -121,7 +156,25 @@ async def complete_login(
             conn, idp["id"], str(claims["sub"]), oidc.user_fields(claims), oidc.identity_fields(claims)
         )
         session = await tokens.start_session(conn, user_id, identity_id, settings.session_ttl_seconds)
+        hand_over = await _hand_over(conn, session["id"], settings) if settings.ui_url else None
     log.info("oidc.login", user_id=str(user_id), identity_provider_id=str(idp["id"]))
+    return LoginDone(session, hand_over)
+
+
+async def _hand_over(conn: Conn, session_id: UUID, settings: Settings) -> str:
+    """A one-time code the UI trades for the session's token (single use, short-lived, hashed)."""
+    code = oidc.one_time_secret()
+    await store.purge_login_codes(conn)
+    await store.insert_login_code(conn, oidc.digest(code), session_id, settings.login_code_ttl_seconds)
+    return code
+
+
+async def redeem_login_code(conn: Conn, code: str) -> Record:
+    """The live session a one-time code stands for; each code works once."""
+    session_id = await store.take_login_code(conn, oidc.digest(code))
+    session = await tokens.active_session(conn, session_id) if session_id is not None else None
+    if session is None:
+        raise oidc.LoginRejected("This login code is unknown, already used or expired; sign in again.")
     return session
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import asyncpg
 
@@ -59,8 +60,9 @@ def principal(doc: SessionPrincipal) -> dict[str, Any]:
         "kind": row["kind"],
         "expires_at": row["expires_at"],
         "permissions": sorted(doc.permissions),
-        # Owner rights follow the scopes too; None means a session or an unscoped token.
-        "scopes": None if not scopes or "*" in scopes else sorted(scopes),
+        # Owner rights follow the scopes too; None means a session or an unscoped ("*")
+        # token. [] stays [] (a token that grants nothing), never None.
+        "scopes": None if scopes is None or "*" in scopes else sorted(scopes),
     }
 
 
@@ -70,10 +72,24 @@ def session_token(issuer: TokenIssuer, session: asyncpg.Record) -> str:
 
 
 def logged_in(token: str, session: asyncpg.Record) -> dict[str, Any]:
-    """The callback's answer when no UI waits for the browser."""
+    """The callback's answer when no UI waits for the browser, and the code exchange's."""
     return {"jwt": token, "authorization": f"Bearer {token}", "expires_at": session["expires_at"]}
 
 
-def ui_landing(ui_url: str, token: str) -> str:
-    """Where the browser lands after login: the UI, with the token in its query."""
-    return f"{ui_url}{'&' if '?' in ui_url else '?'}jwt={token}"
+def ui_landing(ui_url: str, code: str) -> str:
+    """Where the browser lands after login: the UI, with a one-time code in the fragment.
+
+    Never the token, and never in the query: a fragment is not sent to servers, written to
+    their logs or passed on in Referer, and the code is worth nothing once the UI used it.
+    """
+    return f"{ui_url.split('#', 1)[0]}#{urlencode({'code': code})}"
+
+
+def login_cookie_path(public_url: str) -> str:
+    """The login cookie is sent only to the callback, ``<public_url>/sessions``."""
+    return urlsplit(public_url).path.rstrip("/") + "/sessions"
+
+
+def login_cookie_secure(public_url: str) -> bool:
+    """Secure whenever browsers reach the Marketplace over https."""
+    return urlsplit(public_url).scheme == "https"

@@ -28,7 +28,13 @@ Record = asyncpg.Record
 
 
 def check_scopes(scopes: list[str]) -> list[str]:
-    """An API token's scopes, deduplicated and sorted; each a known permission key or ``*``."""
+    """An API token's scopes, deduplicated and sorted; each a known permission key or ``*``.
+
+    An empty list is refused: it would be a token that can do nothing (what a stored one
+    with ``[]`` is, see ``scoped``), never an unscoped one.
+    """
+    if not scopes:
+        raise ValidationFailed.field("scopes", "must name at least one permission key, or * for all of yours")
     unknown = [s for s in scopes if s != "*" and s not in permissions.ALL_KEYS]
     if unknown:
         raise ValidationFailed.field("scopes", f"unknown permission keys: {', '.join(unknown[:10])}")
@@ -36,7 +42,8 @@ def check_scopes(scopes: list[str]) -> list[str]:
 
 
 def scoped(user_keys: set[str], scopes: list[str] | None) -> set[str]:
-    """An API token can do what its user can, narrowed to its scopes (``*`` keeps all)."""
+    """An API token can do what its user can, narrowed to its scopes (``*`` keeps all, ``[]``
+    keeps nothing; ``None`` is a login session)."""
     if scopes is None or "*" in scopes:
         return user_keys
     if permissions.MANAGE in user_keys:

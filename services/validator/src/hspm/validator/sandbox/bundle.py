@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import errno
 import platform
-import re
 from typing import Any
 
 from hspm.common.events.catalog import EnvironmentVariable, TaskSnapshot
 from hspm.common.events.curation import ValidationPolicy, ValidationRequested
+from hspm.validator import regex
 from hspm.validator.facts import ImageFacts
 from hspm.validator.sandbox.runstate import Sandbox
 
@@ -171,13 +171,17 @@ def environment(image_env: list[str], task: TaskSnapshot | None) -> list[str]:
 
 
 def test_value(var: EnvironmentVariable) -> str:
-    """The declared default, else a stock value the pattern accepts, else ``hspm-validation``."""
+    """The declared default, else a stock value the pattern accepts, else ``hspm-validation``.
+
+    The user's pattern runs under RE2 (linear, never backtracking); one RE2 cannot compile
+    fails the static ``env.names`` rule, and the sandbox falls back to the first value.
+    """
     if var.default is not None:
         return var.default
     if var.pattern:
         try:
-            pattern = re.compile(var.pattern)
-        except re.error:
+            pattern = regex.compile(var.pattern)
+        except regex.PatternError:
             return TEST_VALUES[0]
         return next((v for v in TEST_VALUES if pattern.fullmatch(v)), TEST_VALUES[0])
     return TEST_VALUES[0]

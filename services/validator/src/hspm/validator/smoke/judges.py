@@ -29,7 +29,7 @@ def _json(resp: HttpResponse) -> Any:
         return None
     try:
         return json.loads(resp.body)
-    except ValueError:
+    except (ValueError, RecursionError):  # a container's "[[[[..." is not JSON we can judge
         return None
 
 

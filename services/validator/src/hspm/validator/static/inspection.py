@@ -21,6 +21,7 @@ from hspm.validator.config import Settings
 from hspm.validator.facts import ImageFacts, Target
 from hspm.validator.report import Findings
 from hspm.validator.static import layers, reference, rules
+from hspm.validator.static.layout import write_layout
 from hspm.validator.static.manifests import NotAnImage, RegistryError, Resolved, TooLarge
 from hspm.validator.static.registry import RegistryClient
 
@@ -43,19 +44,21 @@ async def inspect(
     unpack: without it the sandbox has nothing to run.
     """
     configs, policy = request.configurations, request.policy
+    # Every judgement over untrusted text (a config of megabytes, declared patterns) runs in
+    # a worker thread: the event loop keeps serving the other runs and the health checks.
     if not (request.image.repository or "").strip() and request.has_asset:
-        _judge_content_build(request, findings)
+        await asyncio.to_thread(_judge_content_build, request, findings)
         return None
     findings.record("memory.declared", *rules.judge_memory(configs, policy.max_memory_mib))
     findings.record("configuration.default", *rules.judge_configuration(configs))
     opened = await _open(request, findings, settings, http)
     if isinstance(opened, str):
-        _judge_env_without_image(request, findings, opened)
+        await asyncio.to_thread(_judge_env_without_image, request, findings, opened)
         findings.skip(STATIC_RULES, opened)
         return None
     client, resolved = opened
     facts = resolved.facts(layout=None)
-    _judge_image(request, findings, resolved, facts)
+    await asyncio.to_thread(_judge_image, request, findings, resolved, facts)
     facts.layout = await _pull(client, resolved, policy, findings, workdir)
     return facts
 
@@ -177,8 +180,13 @@ async def _pull(
     status, evidence = rules.judge_layers(resolved, scans)
     findings.record("image.layers", status, evidence, took[0])
     findings.record("image.size", *rules.judge_size(resolved, policy, scans))
-    # Never hand the sandbox a layout whose layers we know are unsafe to unpack.
-    return None if status == "fail" else layout
+    # Never hand the sandbox a layout whose layers are unsafe to unpack, or were not read.
+    if status == "fail":
+        return None
+    if any(scan.converted for scan in scans):
+        kinds, tars = [s.compression for s in scans], [s.converted for s in scans]
+        await asyncio.to_thread(write_layout, layout, resolved, kinds, tars)
+    return layout
 
 
 async def scan_layers(layout: Path, resolved: Resolved, max_bytes: int) -> list[layers.LayerScan]:

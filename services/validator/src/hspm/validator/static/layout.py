@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -69,12 +70,26 @@ def _put_blob(blobs: Path, data: bytes) -> str:
     return digest
 
 
-def write_layout(layout: Path, resolved: Resolved, compressions: list[str]) -> None:
+def write_layout(
+    layout: Path,
+    resolved: Resolved,
+    compressions: list[str],
+    replaced: Sequence[dict[str, Any] | None] = (),
+) -> None:
     """``oci-layout``, the config blob, an OCI manifest over the pulled layers, ``index.json``.
 
     The manifest is rewritten with OCI media types over the same blobs, so ``umoci unpack
-    --image <layout>:img`` works whatever format the registry stored.
+    --image <layout>:img`` works whatever format the registry stored. It is written again
+    after the scan when a layer is ``replaced`` (a zstd layer by the tar that was scanned:
+    ``umoci`` cannot unpack zstd).
     """
+    layers = [
+        {"mediaType": OCI_LAYER[kind], "digest": layer["digest"], "size": layer["size"]}
+        for layer, kind in zip(resolved.layers, compressions, strict=True)
+    ]
+    for i, descriptor in enumerate(replaced):
+        if descriptor is not None:
+            layers[i] = descriptor
     blobs = layout / "blobs" / "sha256"
     blobs.mkdir(parents=True, exist_ok=True)
     config_digest = _put_blob(blobs, resolved.config_raw)
@@ -82,10 +97,7 @@ def write_layout(layout: Path, resolved: Resolved, compressions: list[str]) -> N
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
         "config": {"mediaType": OCI_CONFIG, "digest": config_digest, "size": len(resolved.config_raw)},
-        "layers": [
-            {"mediaType": OCI_LAYER[kind], "digest": layer["digest"], "size": layer["size"]}
-            for layer, kind in zip(resolved.layers, compressions, strict=True)
-        ],
+        "layers": layers,
     }
     raw = json.dumps(manifest, separators=(",", ":")).encode()
     entry: dict[str, Any] = {

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hspm.validator import regex
 from hspm.validator.facts import ImageFacts, Target
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -49,7 +49,7 @@ LAYER_TYPES = frozenset(
     }
 )
 AMD64 = "linux/amd64"
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_DIGEST = regex.compile(r"sha256:[0-9a-f]{64}")
 _GENERIC_TYPES = frozenset({"", "application/json", "text/plain", "application/octet-stream"})
 
 
@@ -127,11 +127,16 @@ def sha256(data: bytes) -> str:
 
 
 def document(body: bytes, what: str) -> dict[str, Any]:
-    """``body`` as a JSON object, or a RegistryError naming ``what`` it should have been."""
+    """``body`` as a JSON object, or a RegistryError naming ``what`` it should have been.
+
+    CPU-bound on a large body: the registry client calls it in a worker thread.
+    """
     try:
         doc = json.loads(body)
     except ValueError as exc:
         raise RegistryError(f"{what} is not JSON") from exc
+    except RecursionError:
+        raise RegistryError(f"{what} nests too deeply to be read") from None
     if not isinstance(doc, dict):
         raise RegistryError(f"{what} is not a JSON object")
     return doc

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import re
 import socket
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from yarl import URL
 
 from hspm.common.events.curation import ImageTarget, ValidationPolicy
+from hspm.validator import regex
 from hspm.validator.facts import Target
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -32,11 +32,11 @@ MAX_NAME = 255
 # distribution/reference: path components are lower-case alphanumerics joined by one
 # separator ("." "_" "__" or a run of "-"); a tag is a word of at most 128 characters.
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_PATH = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
+_PATH = regex.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-_HOSTNAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
-_TAG = re.compile(r"\w[\w.-]{0,127}")
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_HOSTNAME = regex.compile(rf"{_LABEL}(?:\.{_LABEL})*")
+_TAG = regex.compile(r"\w[\w.-]{0,127}")
+_DIGEST = regex.compile(r"sha256:[0-9a-f]{64}")
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 

@@ -62,6 +62,11 @@ class _Budget:
             )
 
 
+async def _parsed(body: bytes, what: str) -> dict[str, Any]:
+    """A manifest or config (megabytes, the registry's) parsed in a worker thread."""
+    return await asyncio.to_thread(document, body, what)
+
+
 class RegistryClient:
     """Anonymous pulls of one target over an aiohttp session, under one policy and guard."""
 
@@ -105,14 +110,14 @@ class RegistryClient:
     async def _resolve(self) -> Resolved:
         await self._ping()
         body, media_type, digest = await self._manifest(self.target.reference)
-        doc = document(body, "the manifest")
+        doc = await _parsed(body, "the manifest")
         media_type = manifest_type(doc, media_type)
         index_digest, platforms = None, list[str]()
         if media_type in INDEX_TYPES:
             index_digest = digest
             entry, platforms = pick_entry(doc)
             body, media_type, digest = await self._manifest(entry["digest"], entry["size"])
-            doc = document(body, "the image manifest")
+            doc = await _parsed(body, "the image manifest")
             media_type = manifest_type(doc, media_type)
             if media_type in INDEX_TYPES:
                 raise NotAnImage("the index's entry is itself an index; nested indexes are not one image")
@@ -120,7 +125,7 @@ class RegistryClient:
             raise NotAnImage(f"the manifest type {clean(media_type, 80)!r} is not a container image")
         check_image_manifest(doc, media_type)
         config_raw = await self._config(doc["config"])
-        config = document(config_raw, "the image config")
+        config = await _parsed(config_raw, "the image config")
         return Resolved(
             target=self.target,
             digest=digest,
@@ -143,7 +148,10 @@ class RegistryClient:
 
     async def _manifest(self, reference: str, size: int | None = None) -> tuple[bytes, str, str]:
         """The manifest's bytes, Content-Type and verified digest."""
-        what = f"manifest {reference} of {self.target.registry}/{self.target.repository}"
+        where = f"{self.target.registry}/{self.target.repository}"
+        # Re-validation sends the digest approval pinned: say so when it is gone.
+        pinned = size is None and reference.startswith("sha256:")
+        what = f"the pinned digest {reference} of {where}" if pinned else f"manifest {reference} of {where}"
         cap = self.policy.max_manifest_bytes
         if size is not None and size > cap:
             raise TooLarge(f"{what} is {size} bytes; the limit is {cap}")
@@ -157,7 +165,7 @@ class RegistryClient:
             body = await read_capped(resp, cap, too_big)
             content_type = resp.headers.get("Content-Type", "")
             header_digest = resp.headers.get("Docker-Content-Digest", "")
-        digest = sha256(body)
+        digest = await asyncio.to_thread(sha256, body)
         if reference.startswith("sha256:") and digest != reference:
             raise RegistryError(f"{what}: the body's digest is {digest}, not the requested one")
         if header_digest.startswith("sha256:") and header_digest != digest:
@@ -178,10 +186,9 @@ class RegistryClient:
             body = await read_capped(
                 resp, size, lambda n: RegistryError(f"{what} is larger than its {size} bytes")
             )
-        if len(body) != size or sha256(body) != config["digest"]:
-            raise RegistryError(
-                f"{what}: the blob ({len(body)} bytes, {sha256(body)}) does not match its descriptor"
-            )
+        got = await asyncio.to_thread(sha256, body)
+        if len(body) != size or got != config["digest"]:
+            raise RegistryError(f"{what}: the blob ({len(body)} bytes, {got}) does not match its descriptor")
         return body
 
     # --- pulling --------------------------------------------------------------------------

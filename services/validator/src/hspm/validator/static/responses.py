@@ -8,16 +8,16 @@ bytes), and an error document's code and message are quoted, cleaned, in the rep
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 
 import aiohttp
 
+from hspm.validator import regex
 from hspm.validator.static.manifests import RegistryError, clean
 
 SMALL_BODY = 64 * 1024  # error documents and token replies
 CHUNK = 64 * 1024
-_PARAM = re.compile(r'(\w+)=(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
+_PARAM = regex.compile(r'(\w+)=(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
 
 
 def parse_challenge(headers: list[str]) -> dict[str, str] | None:
@@ -26,7 +26,10 @@ def parse_challenge(headers: list[str]) -> dict[str, str] | None:
         scheme, _, rest = header.strip().partition(" ")
         if scheme.lower() != "bearer":
             continue
-        params = {m[1].lower(): m[2] if m[2] is not None else m[3] for m in _PARAM.finditer(rest)}
+        params = {
+            (key or "").lower(): quoted if quoted is not None else (bare or "")
+            for key, quoted, bare in _PARAM.groups(rest)
+        }
         if params.get("realm"):
             return params
     return None

@@ -8,20 +8,20 @@ rule's wording and thresholds in one place, testable with plain values.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Iterator
 from pathlib import PurePosixPath
 
-from hspm.common.events.catalog import ConfigurationSnapshot, TaskSnapshot
+from hspm.common.events.catalog import ConfigurationSnapshot, EnvironmentVariable, TaskSnapshot
 from hspm.common.events.curation import ValidationPolicy
 from hspm.common.events.validator import RuleStatus
+from hspm.validator import regex
 from hspm.validator.facts import HEALTH_LABEL
 from hspm.validator.static.layers import LayerScan
 from hspm.validator.static.manifests import AMD64, Resolved
 
 Check = tuple[RuleStatus, str]
 
-ENV_NAME = re.compile(r"[A-Z0-9_]+")
+ENV_NAME = regex.compile(r"[A-Z0-9_]+")
 
 
 # --- rules on the image ---------------------------------------------------------------------
@@ -72,25 +72,24 @@ def judge_size(resolved: Resolved, policy: ValidationPolicy, scans: list[LayerSc
 
 
 def judge_layers(resolved: Resolved, scans: list[LayerScan]) -> Check:
-    findings, unscanned = [], []
+    """A layer that was not read to the end fails: what was not scanned is never unpacked."""
+    findings = []
     for i, (layer, scan) in enumerate(zip(resolved.layers, scans, strict=True), 1):
         where = f"layer {i} ({layer['digest'][:19]})"
-        if scan.compression == "zstd":
-            unscanned.append(f"{where}: {scan.error}")
-            continue
         if scan.problems:
             more = scan.problem_count - len(scan.problems)
             findings.append(f"{where}: " + "; ".join(scan.problems) + (f"; and {more} more" if more else ""))
         if scan.error:
             findings.append(f"{where}: {scan.error}")
     if findings:
-        return "fail", " | ".join(findings + unscanned)
-    if unscanned:
-        return "warning", " | ".join(unscanned)
+        return "fail", " | ".join(findings)
     entries = sum(s.members for s in scans)
+    zstd = sum(1 for s in scans if s.compression == "zstd")
+    note = f"; {zstd} zstd layer(s) unpacked from the tar that was scanned" if zstd else ""
     return (
         "pass",
-        f"{len(scans)} layers, {entries} entries: no path escapes, device files or links out of the root",
+        f"{len(scans)} layers, {entries} entries: no path escapes, device files or links out of the root"
+        + note,
     )
 
 
@@ -116,12 +115,15 @@ def judge_env_names(image_env: list[str] | None, configs: list[ConfigurationSnap
         count += len(names)
         if bad := [repr(n) for n in names if not ENV_NAME.fullmatch(n)]:
             offenders.append("image Env: " + ", ".join(bad))
+    patterns = []
     for where, task in _tasks(configs):
         count += len(task.environment)
         if bad := [repr(v.key) for v in task.environment if not ENV_NAME.fullmatch(v.key)]:
             offenders.append(f"{where}: " + ", ".join(bad))
-    if offenders:
-        return "fail", "not ^[A-Z0-9_]+$: " + "; ".join(offenders)
+        patterns += [f"{where}: {why}" for v in task.environment if (why := pattern_problem(v))]
+    if offenders or patterns:
+        parts = ["not ^[A-Z0-9_]+$: " + "; ".join(offenders)] if offenders else []
+        return "fail", " | ".join(parts + patterns)
     scope = (
         "the image's Env and the declared configuration"
         if image_env is not None
@@ -130,29 +132,48 @@ def judge_env_names(image_env: list[str] | None, configs: list[ConfigurationSnap
     return "pass", f"all {count} names in {scope} are ^[A-Z0-9_]+$"
 
 
+def pattern_problem(var: EnvironmentVariable) -> str | None:
+    """Why a declared variable's ``pattern`` cannot be used (RE2 syntax is what is accepted)."""
+    if not var.pattern:
+        return None
+    try:
+        regex.compile(var.pattern)
+    except regex.PatternError as exc:
+        return f"the pattern of {var.key!r} cannot be used: {exc}"
+    return None
+
+
+# The detectors run over untrusted text (an image's Env, labels, declared defaults): all are
+# RE2, linear in the text, so a megabyte value costs milliseconds, never minutes.
 # Names that hold secrets. PASSWORD is never part of an innocent word; the others must be
 # whole words of the name (TOKEN, not TOKENIZER).
-_SECRET_NAME = re.compile(
+_SECRET_NAME = regex.compile(
     r"PASSW(?:OR)?D|(?:^|_)(?:SECRET|TOKEN|PWD|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIALS?)(?:_|$)"
 )
 # Where a secret is (a file, a URL to ask) is not itself a secret.
-_POINTER_SUFFIX = re.compile(r"_(?:FILE|PATH|DIR|URL|URI|ENDPOINT|HOST|PORT)$")
+_POINTER_SUFFIX = regex.compile(r"_(?:FILE|PATH|DIR|URL|URI|ENDPOINT|HOST|PORT)$")
 # Numbers and switches (TOKEN_TTL=3600, PASSWORD_RESET=false) hold no secret.
-_INERT_VALUE = re.compile(r"\d{1,6}|(?i:true|false|yes|no|on|off|none|null)")
+_INERT_VALUE = regex.compile(r"\d{1,6}|(?i:true|false|yes|no|on|off|none|null)")
+_NOT_NAME_CHARS = regex.compile(r"[^A-Z0-9]+")
 _VALUE_PATTERNS = (
-    (re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----"), "a PEM private key"),
-    (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), "an AWS access key id"),
-    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"), "a GitHub token"),
-    (re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@", re.IGNORECASE), "a URL with a password"),
+    (regex.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----"), "a PEM private key"),
+    (regex.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), "an AWS access key id"),
+    (regex.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"), "a GitHub token"),
+    (regex.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@", ignore_case=True), "a URL with a password"),
 )
+# Longer values are not read: the image config itself is bounded by the policy's
+# max_config_bytes (4 MiB by default), and nothing longer is a plausible setting.
+MAX_VALUE = 4 * 1024 * 1024
 
 
 def secret_reason(name: str, value: str) -> str | None:
     """Why ``name=value`` looks like a baked-in secret; the reason never quotes the value."""
+    if len(value) > MAX_VALUE or len(name) > MAX_VALUE:
+        return f"a value over {MAX_VALUE // (1024 * 1024)} MiB, too long to judge"
     for pattern, what in _VALUE_PATTERNS:
         if pattern.search(value):
             return what
-    key = re.sub(r"[^A-Z0-9]+", "_", name.upper())
+    key = _NOT_NAME_CHARS.sub("_", name.upper())
     value = value.strip()
     if (
         value
@@ -288,8 +309,20 @@ SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh", "ksh"})
 SUPERVISORS = frozenset(
     {"supervisord", "s6-svscan", "runsvdir", "honcho", "foreman", "pm2", "pm2-runtime", "circusd"}
 )
-# A lone '&' sends a process to the background; '&&', '>&', '&>' and '|&' do not.
-_BACKGROUND = re.compile(r"(?<![&>|<])&(?![&>])")
+
+
+def _backgrounds(script: str) -> bool:
+    """Whether a lone '&' sends a process to the background ('&&', '>&', '&>', '|&' do not).
+
+    A single pass over the script (RE2 has no lookaround, and none is needed).
+    """
+    i = script.find("&")
+    while i >= 0:
+        before, after = script[i - 1 : i] if i else "", script[i + 1 : i + 2]
+        if before not in ("&", ">", "|", "<") and after not in ("&", ">"):
+            return True
+        i = script.find("&", i + 1)
+    return False
 
 
 def _shell_script(argv: list[str]) -> str | None:
@@ -310,7 +343,7 @@ def judge_entrypoint(entrypoint: list[str], cmd: list[str]) -> Check:
     if PurePosixPath(argv[0]).name in SUPERVISORS:
         return "warning", f"{shown}: a process supervisor runs several processes in one task"
     script = _shell_script(argv)
-    if script is not None and _BACKGROUND.search(script):
+    if script is not None and _backgrounds(script):
         return (
             "warning",
             f"{shown}: the shell starts a process in the background ('&'); run one process per task",

@@ -3,6 +3,10 @@
 Curation's decisions arrive as events: approval publishes the build (and awards the
 badges the reviewer chose); deprecation, withdrawal and recall take it off the market.
 ``published_at``, ``validated_at`` and ``status`` are never a client's to write.
+
+Each decision a validation report caused carries the manifest digest the validator
+judged; it becomes the build's ``image_digest`` (pinned) in the same transaction, so
+what is approved and published is exactly those bytes, whatever the tag names later.
 """
 
 from __future__ import annotations
@@ -16,13 +20,18 @@ import asyncpg
 import structlog
 
 from hspm.catalog.builds import models, rules, store
-from hspm.catalog.builds.service.access import changeable_build, sees_draft_builds
+from hspm.catalog.builds.service.access import (
+    build_visibility,
+    changeable_build,
+)
 from hspm.catalog.builds.service.errors import integrity
+from hspm.catalog.builds.service.packaging import Asset, set_asset
+from hspm.catalog.builds.service.snapshot import draft_changed, snapshot
 from hspm.catalog.events import emit
 from hspm.catalog.products import service as products
 from hspm.common.auth import Principal
 from hspm.common.db import Conn
-from hspm.common.errors import Conflict, NotFound
+from hspm.common.errors import Conflict, NotFound, ValidationFailed
 from hspm.common.events import catalog as ev
 from hspm.common.paging import PageParams
 
@@ -39,37 +48,99 @@ def _version_columns(version: str) -> dict[str, Any]:
     return {"version": version, "version_core": core, "version_pre": pre}
 
 
+def _image_columns(fields: dict[str, Any]) -> dict[str, Any]:
+    """A full reference in ``container_repository`` split into its columns, the registry in
+    its one stored form (``rules.canonical_registry``); a part that disagrees with its own
+    field is a 422 naming that field."""
+    out = dict(fields)
+    if out.get("container_registry") is not None:
+        out["container_registry"] = rules.canonical_registry(out["container_registry"])
+    if out.get("container_repository") is None:
+        return out
+    parts = rules.split_image(out["container_repository"])
+    if isinstance(parts, str):
+        raise ValidationFailed.field("container_repository", parts)
+    out["container_repository"] = parts.repository
+    for field, value in (
+        ("container_registry", parts.registry),
+        ("container_tag", parts.tag),
+        ("image_digest", parts.digest),
+    ):
+        if value is None:
+            continue
+        given = out.get(field)
+        agree = given is None or (
+            rules.same_registry(given, value) if field == "container_registry" else given == value
+        )
+        if not agree:
+            raise ValidationFailed.field(field, f"conflicts with {value!r} in container_repository")
+        out[field] = value
+    return out
+
+
 # --- drafts ------------------------------------------------------------------------------
 
 
-async def create_build(conn: Conn, p: Principal, product_id: UUID, body: models.BuildCreate) -> Record:
+async def create_build(
+    conn: Conn, p: Principal, product_id: UUID, body: models.BuildCreate, asset: Asset | None = None
+) -> Record:
+    """A draft; the multipart form of the reference UI may carry its asset along."""
     await products.product_for_change(conn, p, product_id, "builds", "create")
-    fields = body.model_dump(exclude={"id", "version"}) | _version_columns(body.version)
+    fields = _image_columns(body.model_dump(exclude={"id", "version"})) | _version_columns(body.version)
     with integrity(_BUILD_CONSTRAINTS):
-        return await store.insert_build(conn, body.id or uuid4(), product_id, fields)
+        row = await store.insert_build(conn, body.id or uuid4(), product_id, fields)
+    return await _changed(conn, row, asset)
 
 
 async def list_builds(
     conn: Conn, p: Principal, product_id: UUID, page: PageParams, version: str | None, status: str | None
 ) -> tuple[list[Record], int]:
     product = await products.visible_product(conn, p, product_id)
-    drafts = sees_draft_builds(p, product["user_id"])
-    return await store.list_builds(conn, product_id, page, drafts, version, status)
+    visibility = build_visibility(p, product["user_id"])
+    hidden = sorted(rules.OFF_MARKET) if visibility == "offered" else []
+    return await store.list_builds(
+        conn, product_id, page, version, status, published_only=visibility != "all", hidden_statuses=hidden
+    )
 
 
 async def update_build(
-    conn: Conn, p: Principal, product_id: UUID, build_id: UUID, body: models.BuildUpdate
+    conn: Conn,
+    p: Principal,
+    product_id: UUID,
+    build_id: UUID,
+    body: models.BuildUpdate,
+    asset: Asset | None = None,
 ) -> Record:
     build = await changeable_build(conn, p, product_id, build_id)
-    fields = body.model_dump(exclude_unset=True)
+    fields = _image_columns(body.model_dump(exclude_unset=True))
+    if "image_digest" in fields:
+        if fields["image_digest"] == build["image_digest"]:
+            # Echoed back unchanged (the reference UI sends whole objects): a digest that
+            # validation pinned stays pinned, and goes on resubmission.
+            del fields["image_digest"]
+        else:
+            fields["image_digest_pinned"] = False  # the owner's own: declared, not pinned
     if "version" in fields:
         fields |= _version_columns(fields["version"])
-    if not fields:
+    if not fields and asset is None:
         return build
-    with integrity(_BUILD_CONSTRAINTS):
-        row = await store.update_build(conn, build_id, fields)
-    assert row is not None
-    return row
+    if fields:
+        with integrity(_BUILD_CONSTRAINTS):
+            updated = await store.update_build(conn, build_id, fields)
+        assert updated is not None
+        build = updated
+    return await _changed(conn, build, asset)
+
+
+async def _changed(conn: Conn, build: Record, asset: Asset | None) -> Record:
+    """After a draft changed: its asset stored, if one came along, and the dry-run snapshot."""
+    if asset is not None:
+        await set_asset(conn, build["id"], asset)
+        stored = await store.get_build(conn, build["id"])
+        assert stored is not None
+        build = stored
+    await draft_changed(conn, build["id"])
+    return build
 
 
 async def delete_build(conn: Conn, p: Principal, product_id: UUID, build_id: UUID) -> Record:
@@ -95,42 +166,12 @@ async def _submit(conn: Conn, build_id: UUID) -> Record:
 
     The caller has checked who may submit and that the build is a draft or sent back.
     """
-    build = await store.set_status(conn, build_id, "submitted", None)
+    build = await store.mark_submitted(conn, build_id)
     product = await store.build_owner(conn, build_id)
     if build is None or product is None:
         raise NotFound("Build not found.")
-    await emit(conn, await _snapshot(conn, build, product))
+    await emit(conn, await snapshot(conn, build, product))
     return build
-
-
-async def _snapshot(conn: Conn, build: Record, product: Record) -> ev.BuildSubmitted:
-    """Everything curation and the validator need, so they never see a half-assembled build."""
-    tasks: dict[UUID, list[ev.TaskSnapshot]] = {}
-    for t in await store.tasks_of_build(conn, build["id"]):
-        tasks.setdefault(t["configuration_id"], []).append(
-            ev.TaskSnapshot(task_id=t["id"], **{k: t[k] for k in models.TASK_FIELDS})
-        )
-    configurations = [
-        ev.ConfigurationSnapshot(
-            configuration_id=c["id"], name=c["name"], default=c["default"], tasks=tasks.get(c["id"], [])
-        )
-        for c in await store.configurations_of_build(conn, build["id"])
-    ]
-    exposures = [ev.ExposureSnapshot(**dict(e)) for e in await store.exposures_of_build(conn, build["id"])]
-    return ev.BuildSubmitted(
-        build_id=build["id"],
-        product_id=build["product_id"],
-        owner_id=product["user_id"],
-        version=build["version"],
-        registry=build["container_registry"],
-        repository=build["container_repository"],
-        tag=build["container_tag"],
-        digest=build["image_digest"],
-        mime_type=product["mime_type"],
-        configurations=configurations,
-        exposures=exposures,
-        has_asset=build["asset_available"],
-    )
 
 
 # --- a complete build at once (an import) --------------------------------------------------
@@ -184,11 +225,21 @@ async def create_submitted(
 
 
 async def review_changed(
-    conn: Conn, build_id: UUID, state: str, reason: str | None, validated: bool, badge_ids: Sequence[UUID]
+    conn: Conn,
+    build_id: UUID,
+    state: str,
+    reason: str | None,
+    validated: bool,
+    badge_ids: Sequence[UUID],
+    image_digest: str | None = None,
 ) -> None:
-    """Mirror the review state; approval publishes (and awards badges), retirement withdraws."""
+    """Mirror the review state and pin the validated digest; approval publishes (and awards
+    badges), retirement withdraws. A change without a digest keeps the pinned one."""
+    if image_digest is not None and not rules.DIGEST.fullmatch(image_digest):
+        # Curation's bug, not something to publish around: the message goes to the DLQ.
+        raise ValueError(f"image_digest {image_digest[:80]!r} is not sha256:<64 hex digits>")
     status = "published" if state in rules.PUBLISHING else state
-    build = await store.set_status(conn, build_id, status, reason)
+    build = await store.set_status(conn, build_id, status, reason, image_digest)
     if build is None:
         # Deleted meanwhile (or never ours): nothing to mirror, and nothing to retry.
         log.info("build.review_ignored", build_id=str(build_id), state=state)

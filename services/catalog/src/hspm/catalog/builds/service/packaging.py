@@ -10,6 +10,7 @@ creating and updating carry each kind's own rules.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from hspm.catalog.builds import models, store
 from hspm.catalog.builds.service.access import changeable_build, readable_build
 from hspm.catalog.builds.service.errors import integrity
+from hspm.catalog.builds.service.snapshot import draft_changed
 from hspm.common.auth import Principal
 from hspm.common.db import Conn
 from hspm.common.errors import NotFound, ValidationFailed
@@ -86,21 +88,29 @@ async def get_record(conn: Conn, p: Principal, kind: Kind[Any, Any], at: Path, r
     return await _one(conn, kind, await _parent(conn, p, kind, at, False), record_id)
 
 
+# Every write below ends with ``draft_changed``: the build's new snapshot for dry runs.
+
+
 async def create_record(conn: Conn, p: Principal, kind: Kind[C, Any], at: Path, body: C) -> Record:
-    return await kind.create(conn, await _parent(conn, p, kind, at, True), body)
+    row = await kind.create(conn, await _parent(conn, p, kind, at, True), body)
+    await draft_changed(conn, at.build_id)
+    return row
 
 
 async def update_record(
     conn: Conn, p: Principal, kind: Kind[Any, U], at: Path, record_id: UUID, body: U
 ) -> Record:
     row = await _one(conn, kind, await _parent(conn, p, kind, at, True), record_id)
-    return await kind.update(conn, row, body)
+    row = await kind.update(conn, row, body)
+    await draft_changed(conn, at.build_id)
+    return row
 
 
 async def delete_record(conn: Conn, p: Principal, kind: Kind[Any, Any], at: Path, record_id: UUID) -> None:
     """A configuration's tasks and an exposure's parameters go with it."""
     await _one(conn, kind, await _parent(conn, p, kind, at, True), record_id)
     await store.delete_record(conn, kind.table, record_id)
+    await draft_changed(conn, at.build_id)
 
 
 def _merged(model: type[M], row: Record, names: Sequence[str], body: BaseModel) -> M:
@@ -170,7 +180,8 @@ async def _create_task(conn: Conn, configuration_id: UUID, body: models.TaskCrea
 
 async def _update_task(conn: Conn, row: Record, body: models.TaskUpdate) -> Record:
     """The stored task with the given fields replaced, validated again as a whole."""
-    task = _merged(models.TaskFields, row, models.TASK_FIELDS, body)
+    # In a worker thread, like the body's own validation: RE2 runs every environment pattern.
+    task = await asyncio.to_thread(_merged, models.TaskFields, row, models.TASK_FIELDS, body)
     return await _changed(conn, "tasks", row, _task_columns(task))
 
 
@@ -247,11 +258,28 @@ DEPENDENCIES = Kind(
 # --- the asset ----------------------------------------------------------------------------------
 
 
-async def put_asset(
-    conn: Conn, p: Principal, product_id: UUID, build_id: UUID, data: bytes, name: str | None, ctype: str
-) -> Record:
+@dataclass(frozen=True)
+class Asset:
+    """A build's non-container content, as uploaded."""
+
+    data: bytes
+    name: str | None
+    content_type: str
+
+
+async def set_asset(conn: Conn, build_id: UUID, asset: Asset | None) -> None:
+    """Store (None: remove) the build's asset; the caller checked that the build may change."""
+    if asset is None:
+        await store.set_asset(conn, build_id, None, None, None, None)
+    else:
+        digest = hashlib.sha256(asset.data).hexdigest()
+        await store.set_asset(conn, build_id, asset.data, asset.name, asset.content_type, digest)
+
+
+async def put_asset(conn: Conn, p: Principal, product_id: UUID, build_id: UUID, asset: Asset) -> Record:
     await changeable_build(conn, p, product_id, build_id)
-    await store.set_asset(conn, build_id, data, name, ctype, hashlib.sha256(data).hexdigest())
+    await set_asset(conn, build_id, asset)
+    await draft_changed(conn, build_id)
     row = await store.get_build(conn, build_id)
     assert row is not None
     return row
@@ -269,4 +297,5 @@ async def delete_asset(conn: Conn, p: Principal, product_id: UUID, build_id: UUI
     await changeable_build(conn, p, product_id, build_id)
     if await store.get_asset(conn, build_id) is None:
         raise NotFound("This build has no asset.")
-    await store.set_asset(conn, build_id, None, None, None, None)
+    await set_asset(conn, build_id, None)
+    await draft_changed(conn, build_id)
