@@ -1,4 +1,9 @@
-"""``make bench``: start a private stack, run every benchmark, print figures and ratios."""
+"""``make bench``: start a private stack, run every benchmark, end with one table.
+
+Every figure stands beside a baseline measured in the same run, with its ratio, target
+and whether it was met (``bench.table``). A run in which any request failed exits
+non-zero: errors in a benchmark are failures, not footnotes.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from pathlib import Path
 
 import orjson
 
-from bench import catalog, gateway, validation
+from bench import catalog, gateway, table, validation
 from hspm.common.testing import unique
 from hspm.devstack.testing import drop_stack_state, start_stack
 
@@ -23,34 +28,6 @@ def _line(text: str) -> None:
     sys.stdout.flush()
 
 
-def _report(result: dict[str, object]) -> None:
-    if "builds_per_minute" in result:
-        validation.report(result, _line)
-        return
-    if "rate" in result:
-        verdict = "meets" if float(result["p99_ms"]) < float(result["target_p99_ms"]) else "ABOVE"  # type: ignore[arg-type]
-        _line(f"\n{result['benchmark']}")
-        _line(
-            f"  {result['rate']} req/s for 10 s: p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
-            f"errors {result['errors']} ({verdict} the {result['target_p99_ms']} ms p99 target)"
-        )
-        return
-    d = result.get("direct", result.get("bare"))
-    p = result.get("proxied", result.get("gateway"))
-    assert isinstance(d, dict) and isinstance(p, dict)
-    _line(f"\n{result['benchmark']}")
-    _line(f"  {'':10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
-    baseline = "direct" if "direct" in result else "bare"
-    rows = [(baseline, d), ("gateway", p)]
-    if isinstance(result.get("catalog_direct"), dict):
-        rows.insert(1, ("catalog", result["catalog_direct"]))
-    for name, r in rows:
-        _line(f"  {name:10}{r['rps']:>10.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}{r['errors']:>8}")
-    verdict = "meets" if float(result["ratio"]) >= float(result["target_ratio"]) else "BELOW"  # type: ignore[arg-type]
-    target = f"{result['target_ratio']:.0%}"
-    _line(f"  ratio gateway/{baseline}: {result['ratio']:.2f} ({verdict} the {target} target)")
-
-
 async def main(which: set[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         # The rate limit would throttle the load generator, which is one client.
@@ -58,16 +35,20 @@ async def main(which: set[str]) -> None:
         stack = await start_stack(Path(tmp), unique("bench"), PG, AMQP, limits)
         try:
             tokens = orjson.loads((stack.config.state_dir / "dev-tokens.json").read_bytes())
-            results: list[dict[str, object]] = []
+            rows: list[table.Row] = []
             if "gateway" in which:
-                results.append(await gateway.run(stack, tokens))
+                rows += await gateway.run(stack, tokens)
             if "catalog" in which:
-                results.extend(await catalog.run(stack))
+                rows += await catalog.run(stack)
             if "validation" in which:
-                results.append(await validation.run(stack, tokens))
-            for result in results:
-                _report(result)
-            _line("\n" + orjson.dumps(results).decode())
+                result = await validation.run(stack, tokens)
+                validation.report(result, _line)
+                rows += validation.rows(result)
+            table.render(rows, _line)
+            _line("\n" + orjson.dumps([r.__dict__ | {"ratio": r.ratio, "met": r.met} for r in rows]).decode())
+            if broken := table.failed(rows):
+                names = "; ".join(f"{r.figure}: {r.statuses or r.errors}" for r in broken)
+                raise SystemExit(f"\nbench FAILED: requests failed in {len(broken)} figure(s): {names}")
         finally:
             await stack.stop()
             await drop_stack_state(stack.config)

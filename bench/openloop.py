@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -21,6 +22,12 @@ class Latency:
     errors: int
     p50_ms: float
     p99_ms: float
+    # What the errors were: statuses other than 200 and client-side failures, counted.
+    problems: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def statuses(self) -> str:
+        return " ".join(f"{name}×{n}" for name, n in sorted(self.problems.items()))
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -38,19 +45,18 @@ async def run(
 ) -> Latency:
     """Send ``rate`` requests per second for ``seconds``; latency counts from the scheduled time."""
     latencies: list[float] = []
-    errors = 0
+    problems: Counter[str] = Counter()
     connector = aiohttp.TCPConnector(limit=256)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=10)) as http:
 
         async def one(scheduled: float) -> None:
-            nonlocal errors
             try:
                 async with http.request(method, url, json=body, headers=headers) as resp:
                     await resp.read()
                     if resp.status != 200:
-                        errors += 1
-            except (aiohttp.ClientError, TimeoutError):
-                errors += 1
+                        problems[str(resp.status)] += 1
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                problems[type(exc).__name__] += 1
             latencies.append((time.perf_counter() - scheduled) * 1000)
 
         tasks = []
@@ -63,4 +69,7 @@ async def run(
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(one(scheduled)))
         await asyncio.gather(*tasks)
-    return Latency(rate, total, errors, _percentile(latencies, 0.5), _percentile(latencies, 0.99))
+    errors = sum(problems.values())
+    return Latency(
+        rate, total, errors, _percentile(latencies, 0.5), _percentile(latencies, 0.99), dict(problems)
+    )
