@@ -402,10 +402,13 @@ async def shared_namespace() -> str:
     return unique("gw")
 
 
-@pytest_asyncio.fixture(scope="session")
-async def gateway(gateway_settings: Callable[..., Settings], shared_namespace: str) -> AsyncIterator[Running]:
-    """The gateway most tests talk to."""
-    running = await serve(create_app(gateway_settings(amqp_namespace=shared_namespace)))
+@pytest_asyncio.fixture(scope="session", params=[True, False], ids=["lean", "aiohttp-client"])
+async def gateway(
+    request: pytest.FixtureRequest, gateway_settings: Callable[..., Settings], shared_namespace: str
+) -> AsyncIterator[Running]:
+    """The gateway most tests talk to, once with each upstream client (ADR 16)."""
+    settings = gateway_settings(amqp_namespace=shared_namespace, lean_upstream=request.param)
+    running = await serve(create_app(settings))
     yield running
     await running.close()
 

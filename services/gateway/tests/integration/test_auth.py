@@ -9,7 +9,7 @@ import pytest
 
 from hspm.common.auth import PRINCIPAL_HEADER, verify_assertion
 from hspm.common.errors import Unauthorized
-from hspm.common.testing import TEST_INTERNAL_SECRET
+from hspm.common.testing import TEST_INTERNAL_SECRET, unique
 
 CHALLENGE = 'Bearer error="invalid_token"'
 
@@ -163,7 +163,8 @@ class TestKeyRotation:
         sid, uid = identity.new_session(["users.read"])
         await echo(gateway, headers={"Authorization": f"Bearer {identity.token(sid, uid)}"})
         await asyncio.sleep(1.1)  # past jwks_refetch_seconds of the test gateway
-        rotated = make_key("key-rotated")
+        # A kid of its own: the fakes outlive one gateway (the test runs once per client).
+        rotated = make_key(unique("key-rotated"))
         token = identity.token(sid, uid, key=rotated)
         fetches = identity.jwks_fetches
         # Not published yet: refused, and the refetch it caused is not repeated at once.

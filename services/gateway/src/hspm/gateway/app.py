@@ -20,6 +20,7 @@ from hspm.gateway import keys
 from hspm.gateway.config import Settings
 from hspm.gateway.consumers import HANDLERS
 from hspm.gateway.docs.openapi import OpenApiCache
+from hspm.gateway.edge import check
 from hspm.gateway.edge.auth import Authenticator
 from hspm.gateway.edge.cors import CorsPolicy
 from hspm.gateway.edge.middlewares import (
@@ -32,6 +33,7 @@ from hspm.gateway.edge.proxies import TrustedProxies
 from hspm.gateway.edge.ratelimit import RateLimiter
 from hspm.gateway.forwarding import websocket
 from hspm.gateway.forwarding.routing import RouteTable
+from hspm.gateway.forwarding.upstream import UpstreamPool
 from hspm.gateway.routes import RULES, setup_routes
 
 # The client passes Accept-Encoding through untouched; letting aiohttp add its own
@@ -51,6 +53,7 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.settings] = settings
     app[keys.routes] = RouteTable(RULES)
     app[keys.upstreams] = settings.upstreams()
+    app[keys.addresses] = settings.addresses()
     app[keys.cors] = CorsPolicy(settings.origins())
     app[keys.trusted_proxies] = TrustedProxies.parse(settings.trusted_proxies)
     app[keys.limiter] = RateLimiter(
@@ -80,6 +83,9 @@ async def http_client(app: web.Application) -> AsyncIterator[None]:
         cookie_jar=aiohttp.DummyCookieJar(),
     )
     auth = Authenticator(settings, client)
+    # Same limits as the aiohttp client's connector: 256 per service, idle 30 s.
+    pool = UpstreamPool(limit=256, keepalive=30, connect_timeout=5) if settings.lean_upstream else None
+    app[keys.upstream_pool] = pool
     app[keys.client] = client
     app[keys.auth] = auth
     upstreams: dict[str, str | None] = app[keys.upstreams]
@@ -89,6 +95,8 @@ async def http_client(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await auth.close()
+        if pool is not None:
+            pool.close()
         await client.close()
 
 
@@ -106,10 +114,11 @@ def identity_probe(client: aiohttp.ClientSession, identity_url: str | None) -> C
 
 
 async def metrics_listener(app: web.Application) -> AsyncIterator[None]:
-    """``/metrics`` on a second, internal address: the public port is the internet's.
+    """``/metrics`` (and the edge's token check) on a second, internal address.
 
-    Prometheus scrapes it on the private network (compose publishes only the public
-    port); it serves the same registry the public app counts into, and nothing else.
+    The public port is the internet's. Prometheus scrapes it on the private network
+    (compose publishes only the public port); it serves the same registry the public
+    app counts into, and, with ``HSPM_EDGE_AUTH``, the token check an edge proxy asks.
     """
     settings = app[keys.settings]
     if settings.metrics_port is None:
@@ -118,6 +127,9 @@ async def metrics_listener(app: web.Application) -> AsyncIterator[None]:
     internal = web.Application()
     internal[state_key] = app[state_key]
     internal.router.add_get("/metrics", metrics)
+    if settings.edge_auth:
+        internal[check.public_app] = app
+        internal.router.add_get("/edge/auth", check.token_check)
     runner = web.AppRunner(internal, access_log=None)
     await runner.setup()
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator
+from yarl import URL
 
 from hspm.common.config import MIN_INTERNAL_SECRET_LENGTH, ServiceSettings
 
@@ -35,6 +36,9 @@ class Settings(ServiceSettings):
 
     principal_cache_seconds: float = Field(30.0, ge=0)
     upstream_timeout: float = Field(30.0, gt=0)
+    # Proxied requests go through the lean keep-alive client (forwarding/upstream.py);
+    # off sends them through the aiohttp client as before (ADR 16).
+    lean_upstream: bool = True
     # An unknown key id refetches identity's JWKS at most this often (key rotation).
     jwks_refetch_seconds: float = Field(30.0, ge=0)
     openapi_cache_seconds: float = Field(60.0, ge=0)
@@ -43,6 +47,9 @@ class Settings(ServiceSettings):
     metrics_port: int | None = Field(None, ge=0, le=65535)
     # Empty: the same address as the public listener (HSPM_HTTP_HOST).
     metrics_host: str = ""
+    # Serve /edge/auth on the internal listener, for an nginx auth_request in front
+    # (deploy/nginx/, ADR 16).
+    edge_auth: bool = False
 
     # Required here (the gateway signs with it); hspm.common.config enforces the length.
     internal_secret: SecretStr
@@ -82,6 +89,15 @@ class Settings(ServiceSettings):
     def upstreams(self) -> dict[str, str | None]:
         """Base URL of each service, ``None`` where it is not deployed."""
         return {name: getattr(self, f"{name}_url") for name in SERVICES}
+
+    def addresses(self) -> dict[str, tuple[str, int, str]]:
+        """(host, port, Host header) of each service deployed at a plain ``http://`` URL."""
+        out: dict[str, tuple[str, int, str]] = {}
+        for name, base in self.upstreams().items():
+            url = URL(base) if base is not None else None
+            if url is not None and url.scheme == "http" and url.raw_host and url.port:
+                out[name] = (url.raw_host, url.port, url.host_port_subcomponent or url.raw_host)
+        return out
 
     def origins(self) -> frozenset[str]:
         """The CORS origins list; ``{"*"}`` allows any origin."""

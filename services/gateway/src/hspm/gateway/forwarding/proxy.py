@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Protocol
+
 import aiohttp
 import structlog
 from aiohttp import web
@@ -11,6 +15,7 @@ from yarl import URL
 from hspm.common import tracing
 from hspm.common.errors import (
     BadGateway,
+    DomainError,
     GatewayTimeout,
     NotAcceptable,
     NotFound,
@@ -21,8 +26,9 @@ from hspm.common.web.app import problem_response, request_id_key, state_key
 from hspm.gateway import keys
 from hspm.gateway.edge.auth import InvalidToken, SessionPrincipal, bearer_token
 from hspm.gateway.forwarding import websocket
-from hspm.gateway.forwarding.headers import downstream_headers, upstream_headers
+from hspm.gateway.forwarding.headers import RESPONSE_DROP, downstream_headers, upstream_headers
 from hspm.gateway.forwarding.routing import Rule, is_traversal
+from hspm.gateway.forwarding.upstream import NO_BODY_METHODS, UpstreamError, UpstreamPool
 
 log = structlog.get_logger(__name__)
 
@@ -92,24 +98,65 @@ async def forward(
     request: web.Request, rule: Rule, base: str, session: SessionPrincipal | None
 ) -> web.StreamResponse:
     """Send the request to ``base`` and relay its answer, with the caller asserted to that service."""
-    assertion = request.app[keys.auth].assertion(session, rule.service) if session is not None else None
+    app = request.app
+    assertion = app[keys.auth].assertion(session, rule.service) if session is not None else None
     headers = upstream_headers(request, assertion)
-    if request.app[state_key].tracing_enabled:
+    if app[state_key].tracing_enabled:
         # Makes the service's span a child of the gateway's.
         tracing.inject(headers)
     data = await request_body(request, headers)
-    url = URL(base + request.rel_url.raw_path_qs, encoded=True)
+    pool = app[keys.upstream_pool]
+    address = app[keys.addresses].get(rule.service)
     try:
-        async with request.app[keys.client].request(
-            request.method, url, headers=headers, data=data, allow_redirects=False
-        ) as upstream:
-            return await relay(request, upstream, base)
+        if pool is not None and address is not None and not isinstance(data, aiohttp.StreamReader):
+            return await forward_lean(request, pool, address, base, headers, data)
+        return await forward_client(request, base, headers, data)
     except TimeoutError as exc:
         log.warning("gateway.upstream_timeout", service=rule.service)
         raise GatewayTimeout(f"The {rule.service} service did not answer in time.") from exc
-    except aiohttp.ClientError as exc:
+    except (aiohttp.ClientError, UpstreamError) as exc:
         log.warning("gateway.upstream_failed", service=rule.service, error=repr(exc))
         raise BadGateway(f"The {rule.service} service could not be reached.") from exc
+
+
+async def forward_lean(
+    request: web.Request,
+    pool: UpstreamPool,
+    address: tuple[str, int, str],
+    base: str,
+    headers: CIMultiDict[str],
+    body: bytes | None,
+) -> web.StreamResponse:
+    """The hot path: prebuilt bytes over a kept-alive connection (``upstream.py``)."""
+    host, port, host_header = address
+    method = request.method
+    head = request_head(method, request.rel_url.raw_path_qs, host_header, headers, body)
+    # One deadline for the whole exchange, streamed bodies included, as the aiohttp client's.
+    deadline = asyncio.get_running_loop().time() + request.app[keys.settings].upstream_timeout
+    async with asyncio.timeout_at(deadline):
+        upstream = await pool.request(host, port, method, head, body, RESPONSE_DROP)
+        try:
+            length = upstream.content_length
+            if length is not None and length <= BUFFERED_RESPONSE and upstream.has_body:
+                return respond(request, upstream, upstream.headers, base, await upstream.read())
+        except BaseException:
+            upstream.close()
+            raise
+    try:
+        return await relay(request, upstream, upstream.headers, base, deadline)
+    finally:
+        upstream.close()
+
+
+async def forward_client(
+    request: web.Request, base: str, headers: CIMultiDict[str], data: bytes | aiohttp.StreamReader | None
+) -> web.StreamResponse:
+    """Through the aiohttp client: streamed request bodies, and everything when the lean path is off."""
+    url = URL(base + request.rel_url.raw_path_qs, encoded=True)
+    async with request.app[keys.client].request(
+        request.method, url, headers=headers, data=data, allow_redirects=False
+    ) as upstream:
+        return await relay(request, ClientUpstream(upstream), downstream_headers(upstream.headers), base)
 
 
 async def request_body(
@@ -136,36 +183,92 @@ async def request_body(
     return bytes(body)
 
 
-async def relay(request: web.Request, upstream: aiohttp.ClientResponse, base: str) -> web.StreamResponse:
-    """The upstream's status, headers and body, buffered when small, streamed otherwise."""
-    headers = downstream_headers(upstream.headers)
+class Upstream(Protocol):
+    """What the relay needs of an upstream response, from either client."""
+
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def reason(self) -> str | None: ...
+
+    @property
+    def content_length(self) -> int | None: ...
+
+    async def read(self) -> bytes: ...
+
+    def chunks(self) -> AsyncIterator[bytes]: ...
+
+
+class ClientUpstream:
+    """An aiohttp ``ClientResponse`` as an ``Upstream``."""
+
+    __slots__ = ("_response", "content_length", "reason", "status")
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+        self.status = response.status
+        self.reason = response.reason
+        self.content_length = response.content_length
+
+    async def read(self) -> bytes:
+        return await self._response.read()
+
+    def chunks(self) -> AsyncIterator[bytes]:
+        return self._response.content.iter_chunked(CHUNK)
+
+
+def respond(
+    request: web.Request, upstream: Upstream, headers: CIMultiDict[str], base: str, body: bytes | None
+) -> web.Response:
+    """A buffered (or bodiless) answer with the upstream's status and headers."""
+    rewrite_location(request, headers, base)
+    length = upstream.content_length
+    if body is None:
+        if length is not None and request.method == "HEAD":
+            headers["Content-Length"] = str(length)
+        return web.Response(status=upstream.status, reason=upstream.reason, headers=headers)
+    return web.Response(status=upstream.status, reason=upstream.reason, body=body, headers=headers)
+
+
+def rewrite_location(request: web.Request, headers: CIMultiDict[str], base: str) -> None:
+    """A ``Location`` under the service's base URL, as the public origin."""
     location = headers.get("Location")
     if location is not None and location.startswith(base):
         origin = request.app[keys.trusted_proxies].public_origin(request)
         headers["Location"] = origin + location[len(base) :]
+
+
+async def relay(
+    request: web.Request,
+    upstream: Upstream,
+    headers: CIMultiDict[str],
+    base: str,
+    deadline: float | None = None,
+) -> web.StreamResponse:
+    """The upstream's status, headers and body, buffered when small, streamed otherwise."""
     length = upstream.content_length
     if request.method == "HEAD" or upstream.status in (204, 304):
-        if length is not None and request.method == "HEAD":
-            headers["Content-Length"] = str(length)
-        return web.Response(status=upstream.status, reason=upstream.reason, headers=headers)
+        return respond(request, upstream, headers, base, None)
     if length is not None and length <= BUFFERED_RESPONSE:
-        body = await upstream.read()
-        return web.Response(status=upstream.status, reason=upstream.reason, body=body, headers=headers)
-    return await stream(request, upstream, headers)
+        return respond(request, upstream, headers, base, await upstream.read())
+    rewrite_location(request, headers, base)
+    return await stream(request, upstream, headers, deadline)
 
 
 async def stream(
-    request: web.Request, upstream: aiohttp.ClientResponse, headers: CIMultiDict[str]
+    request: web.Request, upstream: Upstream, headers: CIMultiDict[str], deadline: float | None
 ) -> web.StreamResponse:
-    """Relay a large or unbounded body chunk by chunk."""
+    """Relay a large or unbounded body chunk by chunk (until ``deadline``, a loop time, if any)."""
     response = web.StreamResponse(status=upstream.status, reason=upstream.reason, headers=headers)
     if upstream.content_length is not None:
         response.content_length = upstream.content_length
     await response.prepare(request)
     try:
-        async for chunk in upstream.content.iter_chunked(CHUNK):
-            await response.write(chunk)
-    except (aiohttp.ClientError, TimeoutError) as exc:
+        async with asyncio.timeout_at(deadline):
+            async for chunk in upstream.chunks():
+                await response.write(chunk)
+    except (aiohttp.ClientError, UpstreamError, TimeoutError) as exc:
         # Headers are gone already; closing is the only honest way to say "truncated".
         log.warning("gateway.upstream_broke_mid_body", error=repr(exc))
         if request.transport is not None:
@@ -173,3 +276,20 @@ async def stream(
         return response
     await response.write_eof()
     return response
+
+
+def request_head(method: str, target: str, host: str, headers: CIMultiDict[str], body: bytes | None) -> bytes:
+    """The request line and headers as the upstream will read them."""
+    parts = [f"{method} {target} HTTP/1.1\r\nHost: {host}\r\n"]
+    parts += [f"{name}: {value}\r\n" for name, value in headers.items()]
+    if body is not None:
+        parts.append(f"Content-Length: {len(body)}\r\n")
+    elif method not in NO_BODY_METHODS:
+        parts.append("Content-Length: 0\r\n")
+    parts.append("\r\n")
+    text = "".join(parts)
+    # One CR and one LF per line: a value carrying either would split the request.
+    lines = len(parts) + 1  # the first part holds the request line and Host
+    if text.count("\n") != lines or text.count("\r") != lines:
+        raise DomainError("A header value contains a line break.")
+    return text.encode("utf-8", "surrogateescape")
