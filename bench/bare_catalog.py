@@ -2,15 +2,17 @@
 
 No middleware, no auth, no logging, no metrics: the same store functions and views the
 catalog uses, so the ratio measures what the service and the gateway add.
-Run as ``python -m bench.bare_catalog DSN PORT``.
+Run as ``python -m bench.bare_catalog DSN PORT [POOL_SIZE]``.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator
+from typing import Any
 from uuid import UUID
 
+import asyncpg
 import orjson
 import uvloop
 from aiohttp import web
@@ -25,41 +27,47 @@ from hspm.common import db
 from hspm.common.web.app import dumps
 
 BASE = "http://127.0.0.1:8080"
-pool_key = web.AppKey("pool", object)
+pool_key = web.AppKey("pool", asyncpg.Pool)
 ANONYMOUS = Viewer()
 
 
 async def product(request: web.Request) -> web.Response:
-    async with request.app[pool_key].acquire() as conn:  # type: ignore[attr-defined]
+    async with db.acquire(request.app[pool_key], 5.0) as conn:
         row = await products_store.get_product(conn, UUID(request.match_info["id"]))
     if row is None or not row["listed"]:
         raise web.HTTPNotFound()
     return web.Response(body=dumps(products_views.product(row, BASE)), content_type="application/json")
 
 
-async def search(request: web.Request) -> web.Response:
-    body = orjson.loads(await request.read())
+async def run_search(conn: db.Conn, body: dict[str, Any]) -> dict[str, Any]:
+    """The search the catalog runs for ``body`` (text, MIME filter, facets), rendered."""
     text = body.get("text")
     q = SearchQuery(
         page=search_rules.page_params({}, SEARCH_SORTS, has_text=bool(text)),
         text=text,
         mime_types=tuple(body.get("mime_type") or ()),
     )
-    async with request.app[pool_key].acquire() as conn:  # type: ignore[attr-defined]
-        rows, total = await search_store.search_products(conn, q, ANONYMOUS)
-        facets = {
-            f: search_views.facet(f, await search_store.facet_counts(conn, q, ANONYMOUS, f))
-            for f in body.get("facets") or ()
-        }
-    out = {"results": [search_views.product(r, BASE) for r in rows], "total_entries": total, "facets": facets}
+    rows, total, found = await search_store.search(conn, q, ANONYMOUS, tuple(body.get("facets") or ()))
+    facets = {f: search_views.facet(f, found[f]) for f in found}
+    return {
+        "results": [search_views.product(r, BASE) for r in rows],
+        "total_entries": total,
+        "facets": facets,
+    }
+
+
+async def search(request: web.Request) -> web.Response:
+    body = orjson.loads(await request.read())
+    async with db.acquire(request.app[pool_key], 5.0) as conn:
+        out = await run_search(conn, body)
     return web.Response(body=dumps(out), content_type="application/json")
 
 
-def create_app(dsn: str) -> web.Application:
+def create_app(dsn: str, pool_size: int = 32) -> web.Application:
     async def pool(app: web.Application) -> AsyncIterator[None]:
-        app[pool_key] = await db.create_pool(dsn, 2, 32)
+        app[pool_key] = await db.create_pool(dsn, pool_size, pool_size)
         yield
-        await app[pool_key].close()  # type: ignore[attr-defined]
+        await app[pool_key].close()
 
     app = web.Application()
     app.cleanup_ctx.append(pool)
@@ -70,7 +78,7 @@ def create_app(dsn: str) -> web.Application:
 
 if __name__ == "__main__":
     web.run_app(
-        create_app(sys.argv[1]),
+        create_app(sys.argv[1], int(sys.argv[3]) if len(sys.argv) > 3 else 32),
         host="127.0.0.1",
         port=int(sys.argv[2]),
         access_log=None,

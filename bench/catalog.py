@@ -1,33 +1,48 @@
 """The catalog at 10,000 products and 100,000 builds: product read and search.
 
 Each figure through the gateway is compared with a bare aiohttp + asyncpg server that
-runs the same store functions (``bench.bare_catalog``), measured in the same run. Search
-latency is then measured open-loop at half of the gateway's saturation throughput.
+runs the same store functions (``bench.bare_catalog``), measured in the same run: the
+product read against the bare product read, and search's saturated throughput against
+the bare product read too (a search is several reads' worth of work; the target says how
+many). Search latency is then measured open-loop at half of the gateway's saturation.
+
+``BENCH_CATALOG_PRODUCTS=100000`` runs the same on 100,000 products and 1,000,000 builds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import sys
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
 import asyncpg
 import orjson
 
-from bench import catalog_data, openloop
+from bench import bare_catalog, catalog_data, openloop
 from bench.table import Row
 from bench.wrk import Run, median_run, wrk
+from hspm.catalog.products import store as products_store
+from hspm.common import db
 from hspm.devstack.stack import Stack, free_port
 
 ROUNDS = 3
-TARGET_RATIO = 0.60
+TARGET_READ_RATIO = 0.60
+TARGET_SEARCH_RATIO = 0.10
 TARGET_P99_MS = 50.0
-# Search's saturated throughput as a share of the bare primary-key read.
-TARGET_SEARCH_SHARE = 0.10
+LATENCY_SECONDS = 10
+# The bare baseline gets the pool the catalog runs with (services/catalog config.py).
+BARE_POOL = 8
 QUERIES = ("risk", "fhir", "cardio", "sepsis", "lab res", "quality measure", "pediatrics", "immun")
+
+
+def _line(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
 
 
 def _search_script(path: Path) -> str:
@@ -54,7 +69,8 @@ def _search_script(path: Path) -> str:
 
 async def _start_bare(dsn: str) -> tuple[asyncio.subprocess.Process, str]:
     port = free_port()
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bench.bare_catalog", dsn, str(port))
+    argv = [sys.executable, "-m", "bench.bare_catalog", dsn, str(port), str(BARE_POOL)]
+    proc = await asyncio.create_subprocess_exec(*argv)
     url = f"http://127.0.0.1:{port}"
     async with aiohttp.ClientSession() as http:
         for _ in range(100):
@@ -68,76 +84,126 @@ async def _start_bare(dsn: str) -> tuple[asyncio.subprocess.Process, str]:
     raise RuntimeError("the bare baseline did not start")
 
 
-async def _pair(bare: str, gateway: str, script: str | None) -> tuple[Run, Run]:
-    bare_runs, gw_runs = [], []
-    await wrk(bare, {}, seconds=2, script=script)
-    await wrk(gateway, {}, seconds=2, script=script)
-    # Interleaved so a noisy neighbour hurts both sides alike.
+async def _interleaved(urls: list[str], script: str | None) -> list[Run]:
+    """The median of ``ROUNDS`` runs of each URL, taken in turn so noise hurts all alike."""
+    for url in urls:
+        await wrk(url, {}, seconds=2, script=script)  # warm-up: connections, plans, caches
+    runs: list[list[Run]] = [[] for _ in urls]
     for _ in range(ROUNDS):
-        bare_runs.append(await wrk(bare, {}, script=script))
-        gw_runs.append(await wrk(gateway, {}, script=script))
-    return median_run(bare_runs), median_run(gw_runs)
+        for i, url in enumerate(urls):
+            runs[i].append(await wrk(url, {}, script=script))
+    return [median_run(r) for r in runs]
+
+
+def _detail(name: str, runs: list[tuple[str, Run]]) -> None:
+    _line(f"\n{name}")
+    _line(f"  {'':10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}  errors")
+    for label, r in runs:
+        errors = f"{r.errors} {r.statuses}".strip()
+        _line(f"  {label:10}{r.rps:>10.0f}{r.p50_ms:>10.2f}{r.p99_ms:>10.2f}  {errors}")
+
+
+async def _sql_ms(dsn: str, fn: Callable[[db.Conn], Awaitable[object]], n: int = 50) -> float:
+    """Mean wall time of ``fn`` on one idle connection (the services' codecs): the
+    PostgreSQL time of one request, round trip included."""
+    pool = await db.create_pool(dsn, 1, 1)
+    try:
+        async with pool.acquire() as conn:
+            for _ in range(5):
+                await fn(conn)
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            for _ in range(n):
+                await fn(conn)
+            return (loop.time() - started) / n * 1000
+    finally:
+        await pool.close()
 
 
 async def run(stack: Stack) -> list[Row]:
     dsn = stack.config.database_url("catalog")
+    size = catalog_data.Dataset(products=int(os.environ.get("BENCH_CATALOG_PRODUCTS", "10000")))
     conn = await asyncpg.connect(dsn)
     try:
-        data = await catalog_data.load(conn, catalog_data.Dataset())
+        data = await catalog_data.load(conn, size)
     finally:
         await conn.close()
+    label = f"{data.products // 1000}k products"
     bare_proc, bare = await _start_bare(dsn)
     try:
         product_id = data.listed_ids[len(data.listed_ids) // 2]
-        read = await _pair(
-            f"{bare}/products/{product_id}", f"{stack.config.gateway_url}/products/{product_id}", None
+        path = f"/products/{product_id}"
+        direct = f"http://127.0.0.1:{stack.config.ports['catalog']}"
+        read_bare, read_direct, read_gw = await _interleaved(
+            [bare + path, direct + path, stack.config.gateway_url + path], None
         )
-        # Where the difference goes: the service without the gateway in front.
-        direct = f"http://127.0.0.1:{stack.config.ports['catalog']}/products/{product_id}"
-        read_direct = median_run([await wrk(direct, {}) for _ in range(ROUNDS)])
+        _detail(f"catalog product read, GET /products/{{id}} (anonymous, {label})", [
+            ("bare", read_bare), ("catalog", read_direct), ("gateway", read_gw),
+        ])  # fmt: skip
         with tempfile.TemporaryDirectory() as tmp:
             script = _search_script(Path(tmp) / "search.lua")
-            search = await _pair(
-                f"{bare}/products/search", f"{stack.config.gateway_url}/products/search", script
+            search_bare, search_direct, search_gw = await _interleaved(
+                [
+                    f"{bare}/products/search",
+                    f"{direct}/products/search",
+                    f"{stack.config.gateway_url}/products/search",
+                ],
+                script,
             )
-        half = search[1].rps / 2
+        _detail(f"catalog search, POST /products/search (text + MIME filter + one facet, {label})", [
+            ("bare", search_bare), ("catalog", search_direct), ("gateway", search_gw),
+        ])  # fmt: skip
+        half = search_gw.rps / 2
         body = {"text": "risk", "mime_type": [catalog_data.MIME_TYPES[1]], "facets": ["mime_type"]}
-        latency = await openloop.run(f"{stack.config.gateway_url}/products/search", half, 10, "POST", body)
+        latency = await openloop.run(
+            f"{stack.config.gateway_url}/products/search", half, LATENCY_SECONDS, "POST", body
+        )
+        _line(
+            f"  open loop through the gateway at half of saturation, {latency.rate:.0f} req/s for "
+            f"{LATENCY_SECONDS} s: p50 {latency.p50_ms:.2f} ms, p99 {latency.p99_ms:.2f} ms, "
+            f"errors {latency.errors} {latency.statuses}".rstrip()
+        )
+        read_sql = await _sql_ms(dsn, lambda c: products_store.get_product(c, product_id))
+        search_sql = await _sql_ms(dsn, lambda c: bare_catalog.run_search(c, body))
+        sql_ms = f"read {read_sql:.2f} ms, search {search_sql:.2f} ms"
+        _line(f"  PostgreSQL time per request (store functions, one idle connection): {sql_ms}")
     finally:
         bare_proc.terminate()
         await bare_proc.wait()
     return [
         Row(
-            "product read through the gateway, GET /products/{id} (10k products)",
-            read[1].rps,
+            f"catalog product read through the gateway ({label})",
+            read_gw.rps,
             "req/s",
-            baseline=read[0].rps,
-            baseline_name="bare handler",
-            target=TARGET_RATIO,
-            errors=read[0].errors + read[1].errors,
-            statuses=" ".join(s for s in (read[0].statuses, read[1].statuses) if s),
+            baseline=read_bare.rps,
+            baseline_name="bare",
+            target=TARGET_READ_RATIO,
+            errors=read_gw.errors + read_bare.errors,
+            statuses=" ".join(s for s in (read_gw.statuses, read_bare.statuses) if s),
         ),
         Row(
-            "product read, catalog direct (no gateway)",
+            f"catalog product read, catalog direct ({label})",
             read_direct.rps,
             "req/s",
-            baseline=read[0].rps,
-            baseline_name="bare handler",
+            baseline=read_bare.rps,
+            baseline_name="bare",
             errors=read_direct.errors,
             statuses=read_direct.statuses,
         ),
         Row(
-            "search saturated, POST /products/search (text + MIME filter + facet)",
-            search[1].rps,
+            f"catalog search saturated through the gateway ({label})",
+            search_gw.rps,
             "req/s",
-            baseline=read[0].rps,
-            baseline_name="bare product read",
-            target=TARGET_SEARCH_SHARE,
-            errors=search[0].errors + search[1].errors,
-            statuses=" ".join(s for s in (search[0].statuses, search[1].statuses) if s),
+            baseline=read_bare.rps,
+            baseline_name="bare read",
+            target=TARGET_SEARCH_RATIO,
+            errors=search_gw.errors + search_bare.errors + search_direct.errors,
+            statuses=" ".join(
+                s for s in (search_gw.statuses, search_bare.statuses, search_direct.statuses) if s
+            ),
         ),
         Row(
-            f"search p99 at half saturation ({round(latency.rate)} req/s, open loop)",
+            f"catalog search p99 at half saturation, open loop ({label})",
             latency.p99_ms,
             "ms",
             target=TARGET_P99_MS,

@@ -261,3 +261,26 @@ async def test_search_body_validation(catalog) -> None:
     assert r.status == 422 and "text" in r.errors
     r = await catalog.post("/products/search", None, {"unknown": 1})
     assert r.status == 422
+
+
+async def test_relevance_ranks_a_capped_candidate_set_name_matches_first(catalog, monkeypatch) -> None:
+    """Past the cap, name matches are ranked first; the total still counts every match."""
+    from hspm.catalog.search import store
+
+    monkeypatch.setattr(store, "RANK_CANDIDATES", 2)
+    for n in range(4):
+        await product(catalog, f"Item {n}", description="sepsis alert")
+    await product(catalog, "Sepsis watch", description="other")
+    r = await catalog.post("/products/search", None, {"text": "sepsis", "per_page": 2})
+    assert r.body["total_entries"] == 5
+    assert names(r)[0] == "Sepsis watch"
+    # A page further on ranks enough candidates to reach it.
+    r = await catalog.post("/products/search", None, {"text": "sepsis", "per_page": 2, "page": 3})
+    assert len(names(r)) == 1
+
+
+async def test_a_page_past_the_end_still_has_the_total_and_facets(catalog) -> None:
+    await product(catalog, "Alpha tool", mime_type="application/x-knart")
+    r = await catalog.post("/products/search", None, {"text": "tool", "page": 9, "facets": ["mime_type"]})
+    assert r.status == 200 and r.body["results"] == [] and r.body["total_entries"] == 1
+    assert r.body["facets"]["mime_type"] == [{"value": "application/x-knart", "count": 1}]

@@ -39,26 +39,29 @@ class unit_of_work:  # noqa: N801 - used like the function it replaced: `async w
 
     Reads run without BEGIN/COMMIT: under READ COMMITTED every statement takes its own
     snapshot anyway, so the transaction only cost two round trips (20% of a read's CPU).
+    A read is a GET, HEAD or OPTIONS, or any request whose handler says ``read_only``
+    (a search sent as POST because its filters do not fit a URL).
     A class, not a generator-based context manager: this runs on every request.
     """
 
-    __slots__ = ("_conn", "_pool", "_request", "_tx")
+    __slots__ = ("_conn", "_pool", "_request", "_tx", "_writes")
 
-    def __init__(self, request: web.Request) -> None:
+    def __init__(self, request: web.Request, *, read_only: bool = False) -> None:
         self._request = request
         self._pool = request.app[pool_key]
         self._conn: db.Borrowed | None = None
         self._tx: Any = None
+        self._writes = not read_only and request.method not in _SAFE_METHODS
 
     async def __aenter__(self) -> Conn:
         timeout = self._request.app[state_key].settings.db_acquire_timeout
         conn = self._conn = await db.borrow(self._pool, timeout)
-        if self._request.method not in _SAFE_METHODS:
+        if self._writes:
             try:
                 self._tx = conn.transaction()
                 await self._tx.start()
             except BaseException:
-                await self._pool.release(conn)
+                await db.give_back(self._pool, conn)
                 raise
         return conn
 
@@ -71,7 +74,7 @@ class unit_of_work:  # noqa: N801 - used like the function it replaced: `async w
                 else:
                     await self._tx.rollback()
         finally:
-            await self._pool.release(self._conn)
+            await db.give_back(self._pool, self._conn)
 
 
 def database(package: str) -> CleanupCtx:
@@ -91,9 +94,11 @@ def database(package: str) -> CleanupCtx:
                 },
             )
             app[pool_key] = pool
+            state.admission = pool.gate
 
             async def ping() -> None:
-                async with db.acquire(pool, 1.0) as conn:
+                # Past the gate: a busy service is still a ready one.
+                async with pool.acquire(timeout=1.0) as conn:
                     await conn.fetchval("SELECT 1")
 
             state.readiness.append(("database", ping))

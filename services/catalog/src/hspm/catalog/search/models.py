@@ -56,7 +56,7 @@ class SearchBody(BaseModel):
     order: Literal["asc", "desc", "ascending", "descending"] | None = None
     page: int | None = Field(None, ge=1)
     per_page: int | None = Field(None, ge=1)
-    # True for every facet, or the names of those wanted: each facet is one more query.
+    # True for every facet, or the names of those wanted: each is one more count over the match.
     facets: bool | list[Literal["mime_type", "interface", "badge", "license"]] = False
 
     @field_validator("mime_type", mode="before")

@@ -15,18 +15,25 @@ MAX_TERM_LENGTH = 64
 FACETS = ("mime_type", "interface", "badge", "license")
 
 
-def prefix_tsquery(text: str | None) -> str | None:
-    """``'fhir serv'`` → ``'fhir:* & serv:*'``; None when the text holds no word at all."""
-    if not text:
-        return None
+def _terms(text: str | None) -> list[str]:
     terms: list[str] = []
-    for word in _WORD.findall(text.lower()):
+    for word in _WORD.findall((text or "").lower()):
         word = word.strip("_")[:MAX_TERM_LENGTH]
         if word and word not in terms:
             terms.append(word)
-    if not terms:
-        return None
-    return " & ".join(f"{t}:*" for t in terms[:MAX_TERMS])
+    return terms[:MAX_TERMS]
+
+
+def prefix_tsquery(text: str | None) -> str | None:
+    """``'fhir serv'`` → ``'fhir:* & serv:*'``; None when the text holds no word at all."""
+    terms = _terms(text)
+    return " & ".join(f"{t}:*" for t in terms) if terms else None
+
+
+def name_tsquery(text: str | None) -> str | None:
+    """The same prefixes, matched in the name only (weight A): ``'fhir:*A & serv:*A'``."""
+    terms = _terms(text)
+    return " & ".join(f"{t}:*A" for t in terms) if terms else None
 
 
 def page_params(query: Mapping[str, str], sortable: tuple[str, ...], has_text: bool) -> PageParams:

@@ -7,6 +7,7 @@ the store to the page, the total and every facet alike.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from asyncpg import Record
 
@@ -23,7 +24,8 @@ class Results:
 
     rows: list[Record]
     total: int
-    facets: dict[str, list[Record]] = field(default_factory=dict)
+    # Per facet: rows with ``value`` (MIME type) or ``id`` and ``name``, and ``count``.
+    facets: dict[str, list[Any]] = field(default_factory=dict)
 
 
 def viewer(p: Principal) -> Viewer:
@@ -32,8 +34,6 @@ def viewer(p: Principal) -> Viewer:
 
 
 async def search(conn: Conn, p: Principal, query: SearchQuery, facets: tuple[str, ...]) -> Results:
-    """``GET /products`` and ``POST /products/search`` alike; each facet is one more query."""
-    who = viewer(p)
-    rows, total = await store.search_products(conn, query, who)
-    counts = {name: await store.facet_counts(conn, query, who, name) for name in facets}
+    """``GET /products`` and ``POST /products/search`` alike: one statement, one match."""
+    rows, total, counts = await store.search(conn, query, viewer(p), facets)
     return Results(rows, total, counts)

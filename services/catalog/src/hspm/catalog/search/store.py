@@ -1,9 +1,17 @@
-"""All SQL of the product index, search and facets.
+"""All SQL of the product index, search and facets: one statement per request.
 
-Every function takes a ``SearchQuery`` and a ``Viewer`` and applies the same visibility
-rule, so the index, the search and each facet can never disagree about what a caller
-may see. Facet counts leave out the facet's own filter (the usual faceted-search
-convention: choosing one MIME type still shows how many products the others have).
+The statement matches once: the visible products meeting the conditions no facet drops
+(visibility, text, name, owner, publication) are collected as narrow rows (``m``: the
+row's address, what the requested facets group by, whether it passes each facet
+filter, and for the hits the sort key). The page's hits, their total and every facet
+asked for are then counted from those rows, each facet leaving out its own filter (the
+usual faceted-search convention: choosing one MIME type still shows how many products
+the others have). The same visibility rule applies to all of them, so the page, the
+total and the facets can never disagree about what a caller may see.
+
+Relevance ranks a capped candidate set: at most ``RANK_CANDIDATES`` hits (more when the
+page asked for lies further), those whose name matches first, each ranked by
+``ts_rank_cd``. Only the page's rows are read whole, by address.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ from asyncpg import Record
 
 from hspm.catalog.listing import LISTED, LISTED_OR_OWNED
 from hspm.catalog.search.models import SearchQuery, Viewer
-from hspm.catalog.search.rules import prefix_tsquery
+from hspm.catalog.search.rules import name_tsquery, prefix_tsquery
 from hspm.common.db import Conn
 from hspm.common.sql import Where, like_pattern
 
@@ -27,15 +35,25 @@ PRODUCT_COLS = (
     "p.external_id, p.published_at, p.visible_at, p.created_at, p.updated_at"
 )
 # The simple configuration matches names as typed; the english one matches descriptions,
-# which the generated column stems ("running" is stored as "run").
-_TSQUERY = "(to_tsquery('simple', {}) || to_tsquery('english', {}))"
+# which the generated column stems ("running" is stored as "run"). catalog_tsquery
+# (migration 0006) OR-s the two readings, or keeps one when they are the same query; as a
+# scalar subquery it runs once per statement (an InitPlan), and the plan depends on no
+# parameter's value, so a prepared statement settles on one generic plan, planned once.
+_TSQUERY = "(SELECT catalog_tsquery({}))"
+# Relevance ranks at most this many candidates (and at least the rows up to the page
+# asked for): hits whose name matches first, then the others in storage order. Ranking
+# every match made a common word's cost grow with the catalog.
+RANK_CANDIDATES = 500
 # product_interfaces (migration 0003) counts each product's builds exposing an interface.
 _PUBLISHED_EXPOSURE = "pi.published_builds > 0"
+# The columns sort keys are computed from, passed up from the scan.
+_KEY_SOURCES = ("p.search", "p.name", "p.created_at", "p.updated_at", "p.published_at")
+# Sort keys: the expression each hit carries as ``k``, and what follows its direction.
 _SORTS = {
-    "name": "lower(p.name) {order}",
-    "created_at": "p.created_at {order}",
-    "updated_at": "p.updated_at {order}",
-    "published_at": "p.published_at {order} NULLS LAST",
+    "name": ("lower(p.name)", ""),
+    "created_at": ("p.created_at", ""),
+    "updated_at": ("p.updated_at", ""),
+    "published_at": ("p.published_at", " NULLS LAST"),
 }
 FACET_LIMIT = 50
 
@@ -62,7 +80,7 @@ def _base(q: SearchQuery, viewer: Viewer) -> list[Cond]:
     conds = _visible(viewer)
     tsq = prefix_tsquery(q.text)
     if tsq is not None:
-        conds.append((f"p.search @@ {_TSQUERY}", (tsq, tsq)))
+        conds.append((f"p.search @@ {_TSQUERY}", (tsq,)))
     elif q.text and q.text.strip():
         # Punctuation only ("C++", "+++"): no lexeme to search for, so match the name.
         conds.append(("lower(p.name) LIKE {}", (like_pattern(q.text.strip()),)))
@@ -117,85 +135,149 @@ def _where(conds: Iterable[Cond]) -> Where:
     return where
 
 
-def _conditions(q: SearchQuery, viewer: Viewer, leave_out: str | None = None) -> list[Cond]:
-    conds = _base(q, viewer)
-    for facet, filters in _facet_filters(q, viewer).items():
-        if facet != leave_out:
-            conds.extend(filters)
-    return conds
+def _sort_key(q: SearchQuery) -> tuple[str, str]:
+    """The sort key each match carries, and how hits are ordered by it."""
+    names = name_tsquery(q.text)
+    if q.page.sort == "relevance" and prefix_tsquery(q.text) is not None and names is not None:
+        return "p.search @@ (SELECT to_tsquery('simple', {}))", "k DESC, t"
+    column, nulls = _SORTS.get(q.page.sort, _SORTS["name"])
+    return column, f"k {q.page.order}{nulls}, id"
 
 
-def _order_by(q: SearchQuery, where: Where) -> str:
-    """ORDER BY from the whitelisted sort; relevance needs the query text as a parameter."""
-    order = q.page.order
-    tsq = prefix_tsquery(q.text)
-    if q.page.sort == "relevance" and tsq is not None:
-        where.args.extend((tsq, tsq))
-        n = len(where.args)
-        rank = f"ts_rank_cd(p.search, (to_tsquery('simple', ${n - 1}) || to_tsquery('english', ${n})))"
-        return f"{rank} {order}, lower(p.name), p.id"
-    return f"{_SORTS.get(q.page.sort, _SORTS['name']).format(order=order)}, p.id"
+def _and(where: Where, conds: Iterable[Cond]) -> str:
+    """``conds`` numbered after ``where``'s arguments, as one AND-ed clause (or true)."""
+    parts = []
+    for fragment, values in conds:
+        for value in values:
+            where.args.append(value)
+            fragment = fragment.replace("{}", f"${len(where.args)}", 1)
+        parts.append(fragment)
+    return " AND ".join(parts) or "true"
 
 
-async def search_products(conn: Conn, query: SearchQuery, viewer: Viewer) -> tuple[list[Record], int]:
-    """One page of matching products (with ``listed``, badge ids and names) and the total."""
-    where = _where(_conditions(query, viewer))
-    count_args = list(where.args)
-    order_by = _order_by(query, where)
-    n = len(where.args)
-    # The page is cut first, so badges are only looked up for the rows returned; the
-    # window count rides along, saving a second pass over the matches.
-    sql = f"""
-        SELECT p.*, {LISTED} AS listed,
-               ARRAY(SELECT b.id FROM badge_awards a JOIN badges b ON b.id = a.badge_id
-                     WHERE a.product_id = p.id ORDER BY b.name) AS badge_ids,
-               ARRAY(SELECT b.name FROM badge_awards a JOIN badges b ON b.id = a.badge_id
-                     WHERE a.product_id = p.id ORDER BY b.name) AS badge_names
-        FROM (SELECT {PRODUCT_COLS}, count(*) OVER () AS total_count,
-                     row_number() OVER (ORDER BY {order_by}) AS position
-              FROM products p {where.clause}
-              ORDER BY {order_by} LIMIT ${n + 1} OFFSET ${n + 2}) p
-        ORDER BY p.position"""
-    rows = await conn.fetch(sql, *where.args, query.page.per_page, query.page.offset)
-    if rows:
-        return list(rows), int(rows[0]["total_count"])
-    # A page past the end has no row to carry the count.
-    total = await conn.fetchval(f"SELECT count(*) FROM products p {where.clause}", *count_args)
-    return [], int(total)
+def _m(
+    q: SearchQuery, viewer: Viewer, filters: dict[str, list[Cond]], facets: tuple[str, ...]
+) -> tuple[str, Where, str]:
+    """The shared match ``m``, its arguments, and the order of its hits.
+
+    Each of ``m``'s rows says which facet filters it passes (``f_mime_type``...), each
+    filter evaluated once; the sort key ``k`` is computed for hits only. Rows carry only
+    the columns this request reads: every column is paid for on every match.
+    """
+    key, order = _sort_key(q)
+    where = _where(_base(q, viewer))
+    keep = ["t"]
+    if not order.startswith("k DESC, t") or set(facets) - {"mime_type"}:
+        keep.append("id")  # the page by a column (id breaks ties), facets joined on products
+    if "mime_type" in facets:
+        keep.append("mime_type")
+    if "interface" in facets and viewer.user_id is not None:
+        keep.append("user_id")  # an owner's unpublished builds count for them
+    cols = ["p.ctid AS t", *(f"p.{c}" for c in keep[1:])]
+    for name, conds in filters.items():
+        if conds:
+            cols.append(f"({_and(where, conds)}) AS f_{name}")
+            keep.append(f"f_{name}")
+    if "{}" in key:
+        where.args.append(name_tsquery(q.text))
+        key = key.replace("{}", f"${len(where.args)}")
+    hit = " AND ".join(c for c in keep if c.startswith("f_")) or "true"
+    out = [*keep, f"CASE WHEN {hit} THEN {key} END AS k"]
+    sources = [c for c in _KEY_SOURCES if c in key]
+    if order.startswith("k DESC, t"):
+        # What ranking reads, for hits only: no second visit to their rows.
+        out += [f"CASE WHEN {hit} THEN p.search END AS s", f"CASE WHEN {hit} THEN p.name END AS n"]
+        sources = ["p.search", "p.name"]
+    # OFFSET 0 keeps the scan a subquery: pulled up, each filter would be computed twice.
+    sql = (
+        f"SELECT {', '.join(out)} "
+        f"FROM (SELECT {', '.join(cols + sources)} FROM products p {where.clause} OFFSET 0) p"
+    )
+    return sql, where, order
 
 
-async def facet_counts(conn: Conn, query: SearchQuery, viewer: Viewer, facet: str) -> list[Record]:
-    """``value``/``id``, ``name`` and ``count`` of one facet, most frequent first."""
-    where = _where(_conditions(query, viewer, leave_out=facet))
-    n = len(where.args)
+def _facet_sql(facet: str, where: Where, others: str, viewer: Viewer) -> str:
+    """One facet's rows as JSON: ``value``/``id``, ``name`` and ``count``, most first."""
+    where.args.append(FACET_LIMIT)
+    limit = f"${len(where.args)}"
     if facet == "mime_type":
-        where.add("p.mime_type IS NOT NULL")
         sql = (
-            f"SELECT p.mime_type AS value, count(*) AS count FROM products p {where.clause} "
-            f"GROUP BY p.mime_type ORDER BY count DESC, value LIMIT ${n + 1}"
+            "SELECT p.mime_type AS value, count(*) AS count FROM m p "
+            f"WHERE p.mime_type IS NOT NULL AND {others} GROUP BY p.mime_type ORDER BY count DESC, value"
         )
     elif facet == "badge":
         sql = (
-            "SELECT b.id, b.name, count(*) AS count FROM products p "
+            "SELECT b.id, b.name, count(*) AS count FROM m p "
             "JOIN badge_awards a ON a.product_id = p.id JOIN badges b ON b.id = a.badge_id "
-            f"{where.clause} GROUP BY b.id ORDER BY count DESC, b.name LIMIT ${n + 1}"
+            f"WHERE {others} GROUP BY b.id ORDER BY count DESC, b.name"
         )
     elif facet == "license":
         sql = (
-            "SELECT o.license_id AS id, max(o.license_name) AS name, count(*) AS count FROM products p "
-            f"JOIN product_license_offers o ON o.product_id = p.id {where.clause} "
-            f"GROUP BY o.license_id ORDER BY count DESC, name LIMIT ${n + 1}"
+            "SELECT o.license_id AS id, max(o.license_name) AS name, count(*) AS count FROM m p "
+            f"JOIN product_license_offers o ON o.product_id = p.id WHERE {others} "
+            "GROUP BY o.license_id ORDER BY count DESC, name"
         )
     elif facet == "interface":
-        for fragment, values in _build_visible(viewer):
-            where.add(fragment, *values)
-        n = len(where.args)
+        builds = _and(where, _build_visible(viewer))
         sql = (
-            "SELECT i.id, i.name, count(*) AS count FROM products p "
+            "SELECT i.id, i.name, count(*) AS count FROM m p "
             "JOIN product_interfaces pi ON pi.product_id = p.id "
-            f"JOIN interfaces i ON i.id = pi.interface_id {where.clause} "
-            f"GROUP BY i.id ORDER BY count DESC, i.name LIMIT ${n + 1}"
+            f"JOIN interfaces i ON i.id = pi.interface_id WHERE {others} AND {builds} "
+            "GROUP BY i.id ORDER BY count DESC, i.name"
         )
     else:
         raise ValueError(f"unknown facet {facet!r}")
-    return list(await conn.fetch(sql, *where.args, FACET_LIMIT))
+    return f"(SELECT coalesce(json_agg(f), '[]') FROM ({sql} LIMIT {limit}) f)"
+
+
+def _page_sql(q: SearchQuery, where: Where, order: str) -> str:
+    """The page's row addresses in order: ranked candidates by relevance, else hits by key."""
+    where.args.extend((q.page.per_page, q.page.offset))
+    limit, offset = f"${len(where.args) - 1}", f"${len(where.args)}"
+    if not order.startswith("k DESC, t"):
+        return f"SELECT t FROM hits ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+    where.args.extend((max(RANK_CANDIDATES, q.page.offset + q.page.per_page), prefix_tsquery(q.text)))
+    cap, tsq = f"${len(where.args) - 1}", f"${len(where.args)}"
+    rank = f"ts_rank_cd(c.s, (SELECT catalog_tsquery({tsq}))) {q.page.order}, lower(c.n), c.t"
+    return (
+        f"SELECT c.t FROM (SELECT t, s, n FROM hits ORDER BY {order} LIMIT {cap}) c "
+        f"ORDER BY {rank} LIMIT {limit} OFFSET {offset}"
+    )
+
+
+async def search(
+    conn: Conn, query: SearchQuery, viewer: Viewer, facets: tuple[str, ...] = ()
+) -> tuple[list[Record], int, dict[str, list[Any]]]:
+    """One page of products (with ``listed``, badge ids and names), the total and the facets.
+
+    An empty page comes back as one row of NULL product columns carrying the total and
+    the facets; it is returned as no rows.
+    """
+    filters = _facet_filters(query, viewer)
+    m, where, order = _m(query, viewer, filters, facets)
+    flags = {name: f"f_{name}" for name, conds in filters.items() if conds}
+    hits = " AND ".join(flags.values()) or "true"
+    facet_sql = ", ".join(
+        f"{_facet_sql(f, where, ' AND '.join(v for g, v in flags.items() if g != f) or 'true', viewer)}"
+        f" AS facet_{f}"
+        for f in facets
+    )
+    page = _page_sql(query, where, order)
+    sql = f"""
+        WITH m AS MATERIALIZED ({m}),
+             hits AS {"" if flags else "NOT "}MATERIALIZED (SELECT * FROM m p WHERE {hits}),
+             page AS (SELECT * FROM unnest(ARRAY({page})) WITH ORDINALITY AS x(t, position))
+        SELECT s.*, r.* FROM (SELECT (SELECT count(*) FROM hits) AS total_count
+                              {", " if facets else ""}{facet_sql}) s
+        LEFT JOIN (
+            SELECT {PRODUCT_COLS}, {LISTED} AS listed, page.position,
+                   ARRAY(SELECT b.id FROM badge_awards a JOIN badges b ON b.id = a.badge_id
+                         WHERE a.product_id = p.id ORDER BY b.name) AS badge_ids,
+                   ARRAY(SELECT b.name FROM badge_awards a JOIN badges b ON b.id = a.badge_id
+                         WHERE a.product_id = p.id ORDER BY b.name) AS badge_names
+            FROM page JOIN products p ON p.ctid = page.t) r ON true
+        ORDER BY r.position"""
+    rows = await conn.fetch(sql, *where.args)
+    first = rows[0]
+    found = {f: first[f"facet_{f}"] for f in facets}
+    return ([] if first["id"] is None else list(rows)), int(first["total_count"]), found

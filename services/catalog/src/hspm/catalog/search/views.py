@@ -18,7 +18,7 @@ def product(row: Record, base: str) -> dict[str, Any]:
     return products_views.product(data, base)
 
 
-def facet(name: str, rows: list[Record]) -> list[dict[str, Any]]:
+def facet(name: str, rows: list[Any]) -> list[dict[str, Any]]:
     if name == "mime_type":
         return [{"value": r["value"], "count": r["count"]} for r in rows]
     return [{"id": r["id"], "name": r["name"], "count": r["count"]} for r in rows]
