@@ -77,5 +77,5 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(max(numeric, logging.INFO))
-    # aiohttp's access log is replaced by our own request line (info when slow or failed, else debug).
+    # aiohttp's access log is replaced by one structured line per request.
     logging.getLogger("aiohttp.access").disabled = True

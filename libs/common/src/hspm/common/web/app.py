@@ -148,8 +148,6 @@ def _route_name(request: web.Request) -> str:
 
 
 _QUIET_ROUTES = frozenset({"/healthz", "/metrics", "/readyz"})
-# A request this slow is logged at info even when it succeeded.
-SLOW_REQUEST_SECONDS = 0.5
 
 
 @web.middleware
@@ -158,9 +156,9 @@ async def context_middleware(
 ) -> web.StreamResponse:
     """Request id, metrics, (when enabled) a SERVER span, and one log line per request.
 
-    The log line is at info for failures (4xx, 5xx) and slow requests, and at debug for
-    the rest: the metrics count every request, and a line per cheap read was a tenth of
-    its CPU (``HSPM_LOG_LEVEL=debug`` shows every one).
+    The line is at info for every request: operators and the shutdown tests count served
+    requests by it. It costs about a tenth of a cheap read's CPU (measured in issue 10);
+    lowering it is a decision for operators, not a default to change silently.
     """
     state = request.app[state_key]
     incoming = request.headers.get(REQUEST_ID_HEADER)
@@ -210,7 +208,7 @@ async def context_middleware(
             span_cm.__exit__(None, None, None)
         state.metrics.observe(request.method, route, status, elapsed)
         if route not in _QUIET_ROUTES:
-            (log.info if status >= 400 or elapsed >= SLOW_REQUEST_SECONDS else log.debug)(
+            log.info(
                 "http.request",
                 method=request.method,
                 route=route,
