@@ -17,7 +17,7 @@ from hspm.catalog.builds.consumers import on_build_review_changed
 from hspm.catalog.config import Settings
 from hspm.common.auth import Principal
 from hspm.common.events import curation
-from hspm.common.testing import TEST_INTERNAL_SECRET, served_on_own_database, unique
+from hspm.common.testing import TEST_INTERNAL_SECRET, broker, served_on_own_database
 from hspm.common.testing.client import ServiceClient
 
 PUBLIC_URL = "http://marketplace.test"
@@ -132,7 +132,7 @@ def settings(dsn: str, amqp_url: str, namespace: str, **overrides: Any) -> Setti
 
 @pytest_asyncio.fixture(scope="session")
 async def catalog_service(pg_dsn: str, amqp_url: str) -> AsyncIterator[Catalog]:
-    namespace = unique("tcat")
+    namespace = broker.namespace("tcat")
 
     def make_app(dsn: str) -> web.Application:
         return create_app(settings(dsn, amqp_url, namespace))

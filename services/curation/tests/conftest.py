@@ -22,7 +22,7 @@ from hspm.common.auth import Principal
 from hspm.common.events import catalog, validator
 from hspm.common.events.base import Event
 from hspm.common.lifecycle import pool_key
-from hspm.common.testing import TEST_INTERNAL_SECRET, served_on_own_database, unique
+from hspm.common.testing import TEST_INTERNAL_SECRET, broker, served_on_own_database
 from hspm.common.testing.client import ServiceClient
 from hspm.curation.app import create_app, limits
 from hspm.curation.config import Settings
@@ -261,7 +261,7 @@ def settings(dsn: str, amqp_url: str, namespace: str, **overrides: Any) -> Setti
 
 @pytest_asyncio.fixture(scope="session")
 async def curation_service(pg_dsn: str, amqp_url: str) -> AsyncIterator[Curation]:
-    namespace = unique("tcur")
+    namespace = broker.namespace("tcur")
 
     def make_app(dsn: str) -> web.Application:
         return create_app(settings(dsn, amqp_url, namespace))

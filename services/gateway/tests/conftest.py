@@ -28,7 +28,7 @@ from aiohttp import WSMsgType, web
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from hspm.common.auth import PRINCIPAL_HEADER, TOKEN_AUDIENCE, verify_assertion
-from hspm.common.testing import TEST_INTERNAL_SECRET, unique
+from hspm.common.testing import TEST_INTERNAL_SECRET, broker
 from hspm.common.web.openapi import PROBLEM_SCHEMA
 from hspm.gateway.app import create_app
 from hspm.gateway.config import Settings
@@ -381,7 +381,7 @@ def gateway_settings(upstreams: Upstreams, amqp_url: str) -> Callable[..., Setti
         values: dict[str, Any] = {
             "internal_secret": TEST_INTERNAL_SECRET,
             "amqp_url": amqp_url,
-            "amqp_namespace": unique("gw"),
+            "amqp_namespace": broker.namespace("gw"),
             "token_issuer": ISSUER,
             "web_url": "",
             "rate_limit_per_minute": 600_000,
@@ -399,7 +399,7 @@ def gateway_settings(upstreams: Upstreams, amqp_url: str) -> Callable[..., Setti
 
 @pytest_asyncio.fixture(scope="session")
 async def shared_namespace() -> str:
-    return unique("gw")
+    return broker.namespace("gw")
 
 
 @pytest_asyncio.fixture(scope="session", params=[True, False], ids=["lean", "aiohttp-client"])

@@ -37,7 +37,7 @@ from yarl import URL
 
 from hspm.common import permissions
 from hspm.common.auth import Principal, service_principal
-from hspm.common.testing import TEST_INTERNAL_SECRET, unique, user
+from hspm.common.testing import TEST_INTERNAL_SECRET, broker, unique, user
 from hspm.common.testing.client import Reply, ServiceClient
 from hspm.identity.app import create_app
 from hspm.identity.config import Settings
@@ -286,7 +286,7 @@ async def running_identity(
 ) -> AsyncIterator[Identity]:
     """The identity service on ``database_url`` (created and migrated at startup)."""
     key = signing_key or generate_private_key_pem()
-    namespace = unique("t")
+    namespace = broker.namespace("t")
     app = create_app(make_settings(database_url, amqp_url, namespace, key, **overrides))
     client = TestClient(TestServer(app))
     await client.start_server()

@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from hspm.common.events.validator import DEFAULT_REQUIRED_RULES
-from hspm.common.testing import TEST_INTERNAL_SECRET, as_headers, unique, user
+from hspm.common.testing import TEST_INTERNAL_SECRET, as_headers, broker, unique, user
 from hspm.curation.app import create_app
 from hspm.curation.config import Settings
 
@@ -214,7 +214,7 @@ def _settings(pg_dsn: str, amqp_url: str, name: str) -> Settings:
     return Settings(
         database_url=pg_dsn.rsplit("/", 1)[0] + "/" + name,
         amqp_url=amqp_url,
-        amqp_namespace=unique("tcur"),
+        amqp_namespace=broker.namespace("tcur"),
         internal_secret=TEST_INTERNAL_SECRET,
         db_pool_min=1,
         db_pool_max=2,

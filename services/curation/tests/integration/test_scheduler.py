@@ -8,7 +8,7 @@ from uuid import UUID
 import asyncpg
 from aiohttp.test_utils import TestClient, TestServer
 
-from hspm.common.testing import TEST_INTERNAL_SECRET, unique
+from hspm.common.testing import TEST_INTERNAL_SECRET, broker, unique
 from hspm.curation.app import create_app
 from hspm.curation.config import Settings
 from hspm.curation.keys import scheduler_key
@@ -134,7 +134,7 @@ async def test_the_loop_runs_in_the_app_and_stops_cleanly(pg_dsn, amqp_url) -> N
     settings = Settings(
         database_url=pg_dsn.rsplit("/", 1)[0] + "/" + name,
         amqp_url=amqp_url,
-        amqp_namespace=unique("tcur"),
+        amqp_namespace=broker.namespace("tcur"),
         internal_secret=TEST_INTERNAL_SECRET,
         db_pool_min=1,
         db_pool_max=2,

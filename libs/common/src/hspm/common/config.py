@@ -26,9 +26,16 @@ class ServiceSettings(BaseSettings):
     log_json: bool | None = None
 
     database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
-    db_pool_min: int = Field(2, ge=0, le=200)
-    db_pool_max: int = Field(32, ge=1, le=200)
-    db_acquire_timeout: float = Field(5.0, gt=0)
+    # PostgreSQL does its work on the same few cores: eight connections kept open saturate
+    # them (thirty-two did no better, and with the other services' pools ran the server
+    # out of its 100 connection slots under load). Requests beyond them wait in line, first
+    # come, first served. One that would wait longer than the acquire timeout (by its
+    # place in line and the recent pace), or finds 128 already waiting, is answered 503
+    # with Retry-After at once; one still waiting after it, then (a stalled database).
+    # Opened at start (min = max), so the first burst after a restart finds them ready.
+    db_pool_min: int = Field(8, ge=0, le=200)
+    db_pool_max: int = Field(8, ge=1, le=200)
+    db_acquire_timeout: float = Field(3.0, gt=0)
     # Only for deployments that keep migrations outside the package.
     migrations_dir: str | None = None
 

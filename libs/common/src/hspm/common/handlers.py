@@ -40,9 +40,9 @@ def base_url(request: web.Request) -> str:
     return request.app[state_key].settings.public_url.rstrip("/")
 
 
-def tx(request: web.Request) -> AbstractAsyncContextManager[Conn]:
+def tx(request: web.Request, *, read_only: bool = False) -> AbstractAsyncContextManager[Conn]:
     """The request's unit of work: one transaction for writes, a plain connection for reads."""
-    return unit_of_work(request)
+    return unit_of_work(request, read_only=read_only)
 
 
 def signed_in(request: web.Request) -> Principal:

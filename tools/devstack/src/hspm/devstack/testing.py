@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Collection
 from pathlib import Path
 
-import aio_pika
 import asyncpg
 
+from hspm.common.testing import broker
 from hspm.devstack.stack import SERVICES, Stack, StackConfig
 
 
@@ -43,7 +42,7 @@ async def start_stack(
 
 
 async def drop_stack_state(config: StackConfig) -> None:
-    """Drop the stack's databases and exchanges (its queues are auto-deleted or drained)."""
+    """Drop the stack's databases and everything of its AMQP namespace (quorum queues stay otherwise)."""
     conn = await asyncpg.connect(f"{config.pg_url}/postgres")
     try:
         for spec in SERVICES:
@@ -53,9 +52,4 @@ async def drop_stack_state(config: StackConfig) -> None:
                 )
     finally:
         await conn.close()
-    connection = await aio_pika.connect(config.amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        for name in (f"{config.amqp_namespace}.events", f"{config.amqp_namespace}.dlx"):
-            with contextlib.suppress(Exception):
-                await channel.exchange_delete(name)
+    await broker.drop_namespaces(config.amqp_url, [config.amqp_namespace])

@@ -7,16 +7,19 @@ service fails the run instead of skipping it.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import asyncpg
 import pytest
 import pytest_asyncio
 
 from hspm.common.db import database_name
-from hspm.common.testing import unavailable, unique
+from hspm.common.testing import broker, unavailable, unique
 
 _PG_LOOPBACK = "postgresql://postgres@127.0.0.1:5432/postgres"
 _AMQP_LOOPBACK = "amqp://guest:guest@127.0.0.1:5672/"
@@ -64,11 +67,9 @@ def pg_dsn() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def amqp_url() -> Iterator[str]:
     """A RabbitMQ URL; tests isolate themselves with a unique namespace."""
-    if url := os.environ.get("TEST_AMQP_URL"):
+    if url := _local_amqp():
+        _checked(url)
         yield url
-        return
-    if _reachable("127.0.0.1", 5672):
-        yield _AMQP_LOOPBACK
         return
     if not _docker_available():
         _missing("RabbitMQ")
@@ -77,6 +78,41 @@ def amqp_url() -> Iterator[str]:
     with RabbitMqContainer("rabbitmq:3.13-alpine") as mq:
         p = mq.get_connection_params()
         yield f"amqp://{p.credentials.username}:{p.credentials.password}@{p.host}:{p.port}/"
+
+
+def _local_amqp() -> str | None:
+    if url := os.environ.get("TEST_AMQP_URL"):
+        return url
+    return _AMQP_LOOPBACK if _reachable("127.0.0.1", 5672) else None
+
+
+def _run(coro: Coroutine[Any, Any, Any]) -> None:
+    """Run ``coro`` to its end on a loop of its own, whatever loop this thread has."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coro).result()
+
+
+def _checked(url: str) -> None:
+    """Fail the run's broker fixture at once when the broker is too slow to be usable."""
+    try:
+        _run(broker.check(url))
+    except (TimeoutError, OSError) as exc:
+        pytest.fail(
+            f"RabbitMQ at {url} did not declare a queue within 30 s ({exc!r}); is it overloaded "
+            "with leftover queues? `python -m hspm.common.testing.broker` drops stale test ones"
+        )
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """In CI nothing else uses the broker: drop what interrupted earlier runs left on it."""
+    if os.environ.get("CI", "").lower() == "true" and (url := _local_amqp()):
+        _run(broker.drop_stale(url))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Drop every namespace this run made (queues, dead-letter queues, exchanges)."""
+    if broker.made() and (url := _local_amqp()):
+        _run(broker.drop_namespaces(url, broker.made()))
 
 
 def _dsn_for(base: str, database: str) -> str:
@@ -101,7 +137,7 @@ async def fresh_db(pg_dsn: str) -> AsyncIterator[str]:
 @pytest.fixture
 def amqp_namespace() -> str:
     """A unique exchange/queue namespace so parallel tests never see each other's events."""
-    return unique("t")
+    return broker.namespace("t")
 
 
 # --- markers: every test is unit, integration or system, decided by what it needs -----

@@ -22,7 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from hspm.common import db, tracing
 from hspm.common.config import ServiceSettings
 from hspm.common.errors import DomainError
-from hspm.common.web.principal import principal_middleware
+from hspm.common.web.principal import PrincipalReader, principal_key
 
 log = structlog.get_logger(__name__)
 
@@ -104,6 +104,8 @@ class ServiceState:
     # The database pool's gate (``lifecycle.database``): when its line is full, requests
     # are turned away before any work is spent on them (reading and parsing a body).
     admission: db.Gate | None = None
+    # Reads the gateway's signed principal assertion; None where nothing is trusted.
+    principals: PrincipalReader | None = None
 
 
 state_key = web.AppKey("hspm_state", ServiceState)
@@ -186,6 +188,8 @@ async def context_middleware(
         # The problem mapping runs here rather than in a coroutine of its own: every
         # layer of coroutines is paid again at each resumption of the request.
         try:
+            if state.principals is not None:
+                request[principal_key] = state.principals(request)
             if state.admission is not None and state.admission.full and route not in _QUIET_ROUTES:
                 raise db.PoolBusy("The service is busy; retry shortly.")
             response = await handler(request)
@@ -295,16 +299,16 @@ def create_base_app(
 ) -> web.Application:
     """An application with the house middleware, ``/healthz``, ``/readyz`` and ``/metrics``.
 
-    ``trust_principal`` installs the principal middleware that reads the gateway's
+    ``trust_principal`` makes the context middleware read the gateway's
     signed assertion; the gateway itself turns it off and authenticates bearer tokens.
     """
-    stack: list[Any] = [context_middleware]
+    stack: list[Any] = [context_middleware, *(middlewares or [])]
+    principals = None
     if trust_principal:
         # A service that trusts the gateway's assertions cannot run without the key, and
         # accepts only assertions signed for it (the audience is the name it is built with).
         settings.require_internal_secret()
-        stack.append(principal_middleware(settings, audience=service))
-    stack.extend(middlewares or [])
+        principals = PrincipalReader(settings, audience=service)
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=stack)
     enabled = (
         tracing_enabled
@@ -316,6 +320,7 @@ def create_base_app(
         service=service,
         metrics=Metrics.create(service),
         tracing_enabled=enabled,
+        principals=principals,
     )
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

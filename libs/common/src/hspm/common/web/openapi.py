@@ -115,47 +115,31 @@ class Api:
     def resource(self, router: web.UrlDispatcher, crud: Crud) -> None:
         """The standard routes of one resource: index and create on the collection; show,
         update (PUT and PATCH) and delete on the item, for each handler ``crud`` offers."""
-        p, doc = crud.permissions.get, crud.summary
-        if crud.index is not None:
-            self.route(
-                router, "GET", crud.collection, crud.index, doc("index"), tag=crud.tag, query=crud.query
-            )
-        if crud.create is not None:
-            self.route(
-                router,
-                "POST",
-                crud.collection,
-                crud.create,
-                doc("create"),
-                tag=crud.tag,
-                request=crud.create_model,
-                status=201,
-                permission=p("create"),
-            )
-        if crud.show is not None:
-            self.route(router, "GET", crud.item, crud.show, doc("show"), tag=crud.tag, permission=p("show"))
-        if crud.update is not None:
-            for method in ("PUT", "PATCH"):
-                self.route(
-                    router,
-                    method,
-                    crud.item,
-                    crud.update,
-                    doc("update"),
-                    tag=crud.tag,
-                    request=crud.update_model,
-                    permission=p("update"),
-                )
-        if crud.delete is not None:
+        # (verb, its handler, method, on the item?, request model, status, query), in order.
+        Row = tuple[str, Handler | None, str, bool, type[BaseModel] | None, int, Sequence[str]]
+        table: tuple[Row, ...] = (
+            ("index", crud.index, "GET", False, None, 200, crud.query),
+            ("create", crud.create, "POST", False, crud.create_model, 201, ()),
+            ("show", crud.show, "GET", True, None, 200, ()),
+            ("update", crud.update, "PUT", True, crud.update_model, 200, ()),
+            ("update", crud.update, "PATCH", True, crud.update_model, 200, ()),
+            ("delete", crud.delete, "DELETE", True, None, crud.delete_status, ()),
+        )
+        for verb, handler, method, on_item, model, status, query in table:
+            if handler is None:
+                continue
+            path = crud.item if on_item else crud.collection
             self.route(
                 router,
-                "DELETE",
-                crud.item,
-                crud.delete,
-                doc("delete"),
+                method,
+                path,
+                handler,
+                crud.summary(verb),
                 tag=crud.tag,
-                status=crud.delete_status,
-                permission=p("delete"),
+                request=model,
+                status=status,
+                permission=crud.permissions.get(verb),
+                query=query,
             )
 
     def document(self) -> dict[str, Any]:

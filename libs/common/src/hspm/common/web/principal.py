@@ -1,10 +1,9 @@
-"""The principal middleware: who is calling, from the gateway's signed assertion."""
+"""Who is calling, from the gateway's signed assertion."""
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -35,32 +34,26 @@ class AssertionCache:
         return principal
 
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
+class PrincipalReader:
+    """Who is calling: no header, anonymous; a bad header, or one signed for another
+    service, 401, never a silent downgrade.
 
-
-def principal_middleware(settings: ServiceSettings, audience: str | None = None) -> Middleware:
-    """No header: anonymous. A bad header, or one for another service: 401, never a silent
-    downgrade.
-
-    ``audience`` is this service's name, the one the gateway signs its assertions for
-    (``settings.service_name`` unless given). Built per app with its own cache, so this
-    module needs nothing from ``web.app``.
+    ``audience`` is this service's name, the one the gateway signs its assertions for.
+    The context middleware calls it on every request (one middleware layer fewer than a
+    principal middleware of its own); built per app with its own cache.
     """
-    assertions = AssertionCache()
-    own_name = audience or settings.service_name
 
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    def __init__(self, settings: ServiceSettings, audience: str | None = None) -> None:
+        self._settings = settings
+        self._audience = audience or settings.service_name
+        self._assertions = AssertionCache()
+
+    def __call__(self, request: web.Request) -> Principal:
         value = request.headers.get(PRINCIPAL_HEADER)
         if value is None:
-            request[principal_key] = ANONYMOUS
-        else:
-            secret = settings.require_internal_secret()
-            request[principal_key] = assertions.verify(value, secret, own_name)
-        return await handler(request)
-
-    return middleware
+            return ANONYMOUS
+        secret = self._settings.require_internal_secret()
+        return self._assertions.verify(value, secret, self._audience)
 
 
 def principal_of(request: web.Request) -> Principal:

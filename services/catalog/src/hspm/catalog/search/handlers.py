@@ -9,7 +9,6 @@ from aiohttp import web
 from hspm.catalog.search import models, rules, service, views
 from hspm.common import handlers
 from hspm.common.errors import ValidationFailed
-from hspm.common.lifecycle import unit_of_work
 from hspm.common.web import json_response, principal_of, query_bool, query_list, query_uuid
 from hspm.common.web.body import parse_model, read_json
 
@@ -40,7 +39,7 @@ def _index_query(request: web.Request, sortable: tuple[str, ...]) -> models.Sear
 async def _answer(request: web.Request, q: models.SearchQuery, facets: tuple[str, ...]) -> web.Response:
     p = principal_of(request)
     # A read whatever the method: POST /products/search needs no transaction.
-    async with unit_of_work(request, read_only=True) as conn:
+    async with handlers.tx(request, read_only=True) as conn:
         results = await service.search(conn, p, q, facets)
     return json_response(views.results(results, q.page, handlers.base_url(request)))
 

@@ -163,12 +163,7 @@ class Response:
                 except UpstreamError:
                     break
         else:
-            left = self.content_length
-            while left:
-                if not conn.buf:
-                    await conn.more()
-                data = conn.take(min(left, len(conn.buf)))
-                left -= len(data)
+            async for data in _exactly(conn, self.content_length):
                 yield data
         self._done()
 
@@ -182,6 +177,17 @@ class Response:
         conn, self._conn = self._conn, None
         if conn is not None:
             self._pool.release(conn, False)
+
+
+async def _exactly(conn: Connection, size: int) -> AsyncIterator[bytes]:
+    """The next ``size`` body bytes, as they arrive."""
+    left = size
+    while left:
+        if not conn.buf:
+            await conn.more()
+        data = conn.take(min(left, len(conn.buf)))
+        left -= len(data)
+        yield data
 
 
 async def _dechunk(conn: Connection) -> AsyncIterator[bytes]:
@@ -207,12 +213,7 @@ async def _dechunk(conn: Connection) -> AsyncIterator[bytes]:
                 await conn.more()
             del conn.buf[:2]
             return
-        left = size
-        while left:
-            if not conn.buf:
-                await conn.more()
-            data = conn.take(min(left, len(conn.buf)))
-            left -= len(data)
+        async for data in _exactly(conn, size):
             yield data
         while len(conn.buf) < 2:
             await conn.more()

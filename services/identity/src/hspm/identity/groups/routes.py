@@ -14,31 +14,58 @@ TAG = "Groups"
 
 # Each resource's routes as one table row; members are read and changed with their group.
 GROUPS = Crud(
-    collection="/groups", item=G, tag=TAG, noun="group", plural="groups",
-    create=h.create_group, show=h.get_group, update=h.update_group, delete=h.delete_group,
-    create_model=m.GroupCreate, update_model=m.GroupUpdate,
-    permissions={"create": "groups.create", "show": "groups.read", "update": "groups.update",
-                 "delete": "groups.delete"},
-)  # fmt: skip
+    collection="/groups",
+    item=G,
+    tag=TAG,
+    noun="group",
+    plural="groups",
+    index=h.list_groups,
+    create=h.create_group,
+    show=h.get_group,
+    update=h.update_group,
+    delete=h.delete_group,
+    create_model=m.GroupCreate,
+    update_model=m.GroupUpdate,
+    query=(*PAGED, "name", "role"),
+    permissions={
+        "index": "groups.read",
+        "create": "groups.create",
+        "show": "groups.read",
+        "update": "groups.update",
+        "delete": "groups.delete",
+    },
+)
 MEMBERS = Crud(
-    collection=M, item=f"{M}/{{member_id}}", tag=TAG, noun="member", plural="members",
-    create=h.add_member, show=h.get_member, update=h.update_member, delete=h.remove_member,
-    create_model=m.MemberCreate, update_model=m.MemberUpdate,
-    permissions={"create": "groups.update", "show": "groups.read", "update": "groups.update",
-                 "delete": "groups.update"},
-    summaries={"create": "Add a member", "show": "Show a membership",
-               "update": "Move a membership to another user", "delete": "Remove a member"},
-)  # fmt: skip
-# Crud documents no permission on an index; these need one: (path, handler, summary, query).
-INDEXES = (
-    ("/groups", h.list_groups, "List groups", (*PAGED, "name", "role")),
-    (M, h.list_members, "List a group's members", PAGED),
+    collection=M,
+    item=f"{M}/{{member_id}}",
+    tag=TAG,
+    noun="member",
+    plural="members",
+    index=h.list_members,
+    create=h.add_member,
+    show=h.get_member,
+    update=h.update_member,
+    delete=h.remove_member,
+    create_model=m.MemberCreate,
+    update_model=m.MemberUpdate,
+    permissions={
+        "index": "groups.read",
+        "create": "groups.update",
+        "show": "groups.read",
+        "update": "groups.update",
+        "delete": "groups.update",
+    },
+    summaries={
+        "index": "List a group's members",
+        "create": "Add a member",
+        "show": "Show a membership",
+        "update": "Move a membership to another user",
+        "delete": "Remove a member",
+    },
 )
 
 
 def add_routes(api: Api, router: web.UrlDispatcher) -> None:
     """Register this area's routes; each is also an OpenAPI operation."""
-    for path, handler, summary, query in INDEXES:
-        api.route(router, "GET", path, handler, summary, tag=TAG, permission="groups.read", query=query)
     api.resource(router, GROUPS)
     api.resource(router, MEMBERS)

@@ -14,31 +14,58 @@ TAG = "Roles"
 
 # Each resource's routes as one table row; appointments are read and changed with their role.
 ROLES = Crud(
-    collection="/roles", item=R, tag=TAG, noun="role", plural="roles",
-    create=h.create_role, show=h.get_role, update=h.update_role, delete=h.delete_role,
-    create_model=m.RoleCreate, update_model=m.RoleUpdate, delete_status=200,
-    permissions={"create": "roles.create", "show": "roles.read", "update": "roles.update",
-                 "delete": "roles.delete"},
-)  # fmt: skip
+    collection="/roles",
+    item=R,
+    tag=TAG,
+    noun="role",
+    plural="roles",
+    index=h.list_roles,
+    create=h.create_role,
+    show=h.get_role,
+    update=h.update_role,
+    delete=h.delete_role,
+    create_model=m.RoleCreate,
+    update_model=m.RoleUpdate,
+    delete_status=200,
+    query=(*PAGED, "default", "name"),
+    permissions={
+        "index": "roles.read",
+        "create": "roles.create",
+        "show": "roles.read",
+        "update": "roles.update",
+        "delete": "roles.delete",
+    },
+)
 APPOINTMENTS = Crud(
-    collection=A, item=f"{A}/{{appointment_id}}", tag=TAG, noun="appointment", plural="appointments",
-    create=h.create_appointment, show=h.get_appointment, update=h.update_appointment,
-    delete=h.delete_appointment, create_model=m.AppointmentCreate, update_model=m.AppointmentUpdate,
-    permissions={"create": "roles.update", "show": "roles.read", "update": "roles.update",
-                 "delete": "roles.update"},
-    summaries={"create": "Appoint a user or group", "update": "Move an appointment to another user or group",
-               "delete": "Dismiss an appointment"},
-)  # fmt: skip
-# Crud documents no permission on an index; these need one: (path, handler, summary, query).
-INDEXES = (
-    ("/roles", h.list_roles, "List roles", (*PAGED, "default", "name")),
-    (A, h.list_appointments, "List a role's appointments", PAGED),
+    collection=A,
+    item=f"{A}/{{appointment_id}}",
+    tag=TAG,
+    noun="appointment",
+    plural="appointments",
+    index=h.list_appointments,
+    create=h.create_appointment,
+    show=h.get_appointment,
+    update=h.update_appointment,
+    delete=h.delete_appointment,
+    create_model=m.AppointmentCreate,
+    update_model=m.AppointmentUpdate,
+    permissions={
+        "index": "roles.read",
+        "create": "roles.update",
+        "show": "roles.read",
+        "update": "roles.update",
+        "delete": "roles.update",
+    },
+    summaries={
+        "index": "List a role's appointments",
+        "create": "Appoint a user or group",
+        "update": "Move an appointment to another user or group",
+        "delete": "Dismiss an appointment",
+    },
 )
 
 
 def add_routes(api: Api, router: web.UrlDispatcher) -> None:
     """Register this area's routes; each is also an OpenAPI operation."""
-    for path, handler, summary, query in INDEXES:
-        api.route(router, "GET", path, handler, summary, tag=TAG, permission="roles.read", query=query)
     api.resource(router, ROLES)
     api.resource(router, APPOINTMENTS)
