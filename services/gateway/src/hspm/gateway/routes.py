@@ -45,6 +45,9 @@ RULES = (
     Rule("/vouchers", "licensing"),
     Rule("/attempts", "licensing"),
     Rule("/authorizations", "licensing"),
+    Rule("/usage_reports", "licensing", json_only=False),
+    # The public keys that offline license documents verify against (JWK set).
+    Rule("/.well-known/hspm-license-keys", "licensing"),
     # notifier
     Rule("/users/{user_id}/platforms", "notifier"),
     Rule("/platforms", "notifier"),

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import aiohttp
 import orjson
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from hspm.devstack.images import push_demo_images
 from hspm.devstack.private import write_private
@@ -44,7 +46,7 @@ class ServiceSpec:
 
 # Services the gateway routes to but this repository does not run yet: an empty URL
 # tells the gateway so, and it answers 503 "not available" instead of trying a port.
-NOT_YET_BUILT = ("licensing", "notifier", "web")
+NOT_YET_BUILT = ("notifier", "web")
 
 # Later services join by adding a line here (and leaving NOT_YET_BUILT).
 SERVICES: tuple[ServiceSpec, ...] = (
@@ -52,6 +54,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("catalog", 8082),
     ServiceSpec("curation", 8083),
     ServiceSpec("validator", 8084, database=False),
+    ServiceSpec("licensing", 8085),
     ServiceSpec("gateway", 8080, database=False),
 )
 IDENTITY = next(s for s in SERVICES if s.name == "identity")
@@ -142,6 +145,15 @@ def generate_signing_key() -> str:
     return identity_command(["generate-key"])
 
 
+def generate_license_signing_key() -> str:
+    """A new Ed25519 key (PKCS#8 PEM) for licensing's offline license documents."""
+    key = ed25519.Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return pem.decode("ascii")
+
+
 class Stack:
     """The running processes of one stack."""
 
@@ -153,6 +165,9 @@ class Stack:
         self.signing_key = _secret_file(config.state_dir / "signing-key.pem", generate_signing_key)
         self.internal_secret = _secret_file(
             config.state_dir / "internal-secret", lambda: secrets.token_urlsafe(32)
+        )
+        self.license_signing_key = _secret_file(
+            config.state_dir / "license-signing-key.pem", generate_license_signing_key
         )
         self.oidc_client_secret = _secret_file(
             config.state_dir / "oidc-client-secret", lambda: secrets.token_urlsafe(24)
@@ -176,6 +191,8 @@ class Stack:
             env["HSPM_DATABASE_URL"] = c.database_url(spec.name)
         if spec.name == "identity":
             env["HSPM_SIGNING_KEY"] = self.signing_key
+        if spec.name == "licensing":
+            env["HSPM_LICENSE_SIGNING_KEY"] = self.license_signing_key
         if spec.name == "curation":
             # The development policy trusts the local registry (loopback, plain HTTP).
             env["HSPM_POLICY_ALLOWED_REGISTRIES"] = c.registry_host

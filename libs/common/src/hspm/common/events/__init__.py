@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from hspm.common.events import catalog, curation, identity, validator
+from hspm.common.events import catalog, curation, identity, licensing, validator
 from hspm.common.events.base import Event
 
-_MODULES = (identity, catalog, curation, validator)
+_MODULES = (identity, catalog, curation, validator, licensing)
 
 
 def _collect() -> dict[str, type[Event]]:

@@ -1,0 +1,1 @@
+"""The licensing service: licenses, entitlements, vouchers, the runtime check, offline licenses, reports."""

@@ -1,0 +1,1 @@
+"""The runtime license check (PUT /authorizations/...) and the attempts it records."""

@@ -1,0 +1,17 @@
+"""Events licensing follows: the catalog's products and families, identity's users and groups."""
+
+from __future__ import annotations
+
+from hspm.common.events import catalog, identity
+from hspm.common.events.base import Event
+from hspm.common.lifecycle import EventHandler
+from hspm.licensing.directory import consumers as directory
+
+HANDLERS: dict[type[Event], EventHandler] = {
+    catalog.ProductCreated: directory.on_product_owned,
+    catalog.ProductUpdated: directory.on_product_owned,
+    catalog.ProductRelationAdded: directory.on_relation_added,
+    catalog.ProductRelationRemoved: directory.on_relation_removed,
+    identity.UserCreated: directory.on_user_created,
+    identity.MembershipChanged: directory.on_membership_changed,
+}

@@ -1,0 +1,1 @@
+"""Entitlements and their claims: who holds a product license, and who uses it."""

@@ -1,0 +1,1 @@
+"""Product licenses: which licenses a product is offered under (/products/{id}/licenses)."""

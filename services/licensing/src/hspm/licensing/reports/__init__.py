@@ -1,0 +1,1 @@
+"""Auditors' usage reports: attempts, grants, denials, claimants and suspected sharing, as JSON and CSV."""
