@@ -15,7 +15,7 @@ from pathlib import Path
 
 import orjson
 
-from bench import catalog, gateway, table, validation
+from bench import catalog, gateway, licensing, table, validation
 from hspm.common.testing import unique
 from hspm.devstack.testing import drop_stack_state, start_stack
 
@@ -40,6 +40,8 @@ async def main(which: set[str]) -> None:
                 rows += await gateway.run(stack, tokens)
             if "catalog" in which:
                 rows += await catalog.run(stack)
+            if "licensing" in which:
+                rows += await licensing.run(stack, tokens)
             if "validation" in which:
                 result = await validation.run(stack, tokens)
                 validation.report(result, _line)
@@ -54,7 +56,7 @@ async def main(which: set[str]) -> None:
             await drop_stack_state(stack.config)
 
 
-BENCHMARKS = ("gateway", "catalog", "validation")
+BENCHMARKS = ("gateway", "catalog", "validation", "licensing")
 
 if __name__ == "__main__":
     # ``python -m bench validation`` runs one; no argument runs them all.

@@ -7,16 +7,14 @@ Run as ``python -m bench.bare_catalog DSN PORT [POOL_SIZE]``.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 import orjson
-import uvloop
 from aiohttp import web
 
+from bench import bare
 from hspm.catalog.products import store as products_store
 from hspm.catalog.products import views as products_views
 from hspm.catalog.search import rules as search_rules
@@ -63,25 +61,12 @@ async def search(request: web.Request) -> web.Response:
     return web.Response(body=dumps(out), content_type="application/json")
 
 
-def create_app(dsn: str, pool_size: int = 32) -> web.Application:
-    async def pool(app: web.Application) -> AsyncIterator[None]:
-        app[pool_key] = await db.create_pool(dsn, pool_size, pool_size)
-        yield
-        await app[pool_key].close()
+ROUTES: list[bare.Route] = [("GET", "/products/{id}", product), ("POST", "/products/search", search)]
 
-    app = web.Application()
-    app.cleanup_ctx.append(pool)
-    app.router.add_get("/products/{id}", product)
-    app.router.add_post("/products/search", search)
-    return app
+
+def create_app(dsn: str, pool_size: int = 32) -> web.Application:
+    return bare.create_app(dsn, pool_size, ROUTES)
 
 
 if __name__ == "__main__":
-    web.run_app(
-        create_app(sys.argv[1], int(sys.argv[3]) if len(sys.argv) > 3 else 32),
-        host="127.0.0.1",
-        port=int(sys.argv[2]),
-        access_log=None,
-        print=None,
-        loop=uvloop.new_event_loop(),
-    )
+    bare.serve(ROUTES, 32)

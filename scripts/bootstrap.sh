@@ -6,13 +6,15 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
-# Debian packages: wrk for benchmarks, node/npm for the dev OpenID Connect provider
-# (a node that came another way is fine), the database and broker if absent, and the
+# Debian packages: wrk and nginx (the edge variant of the gateway hop) for benchmarks,
+# node/npm for the dev OpenID Connect provider (a node that came another way is fine),
+# the database and broker if absent, and the
 # validator's toolchain: the local OCI registry, skopeo + umoci to pull and unpack,
 # runc for the sandbox, busybox-static for the sample images.
 missing=()
 need() { dpkg -s "$1" >/dev/null 2>&1 || missing+=("$1"); }
 need wrk
+need nginx
 for pkg in docker-registry skopeo umoci runc busybox-static; do need "$pkg"; done
 command -v node >/dev/null || need nodejs
 command -v npm >/dev/null || need npm

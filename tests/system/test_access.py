@@ -90,6 +90,7 @@ class TestRoleChangesTakeEffect:
 
 class TestServicesNotYetDeployed:
     async def test_their_routes_say_not_available(self, stack: Stack) -> None:
-        async with aiohttp.ClientSession() as http, http.get(f"{stack.config.gateway_url}/licenses") as resp:
+        url = f"{stack.config.gateway_url}/platforms"
+        async with aiohttp.ClientSession() as http, http.get(url) as resp:
             assert resp.status == 503
-            assert "licensing service is not available" in (await resp.json(content_type=None))["detail"]
+            assert "notifier service is not available" in (await resp.json(content_type=None))["detail"]

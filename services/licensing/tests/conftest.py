@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -51,6 +52,14 @@ TABLES = (
     "licenses, products, product_parents, users, memberships, product_licenses, entitlements, "
     "claims, vouchers, attempts, outbox, processed_events"
 )
+
+
+class Offer(NamedTuple):
+    """A product license made by SQL: tests of other areas need one without the offers API."""
+
+    id: UUID
+    product_id: UUID
+    license_id: UUID
 
 
 def persona(keys: frozenset[str] | set[str] = frozenset(), name: str = "P", **kw: Any) -> Principal:
@@ -127,6 +136,39 @@ class Licensing(ServiceClient):
         assert owner_id is not None
         await self.deliver(catalog.ProductCreated(product_id=pid, owner_id=owner_id, name=name))
         return pid
+
+    async def offer(
+        self,
+        owner: Principal | None = None,
+        *,
+        product_id: UUID | None = None,
+        expiry: str = "indefinite",
+        days_valid: int = 0,
+        expires_at: datetime | None = None,
+        uses: int = 0,
+    ) -> Offer:
+        """A product of ``owner`` (the ISV; or ``product_id``) offered under a new license, by SQL."""
+        pid = product_id or await self.product(owner or self.isv)
+        db = await self.db()
+        license_id, offer_id = uuid4(), uuid4()
+        await db.execute(
+            "INSERT INTO licenses (id, name, url, expiry, days_valid, expires_at, uses) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            license_id,
+            f"License {license_id}",
+            f"https://licenses.test/{license_id}",
+            expiry,
+            days_valid,
+            expires_at,
+            uses,
+        )
+        await db.execute(
+            "INSERT INTO product_licenses (id, product_id, license_id) VALUES ($1, $2, $3)",
+            offer_id,
+            pid,
+            license_id,
+        )
+        return Offer(offer_id, pid, license_id)
 
     async def child_of(self, parent_id: UUID, child_id: UUID) -> None:
         """A sub-product link: an entitlement to ``parent_id`` covers ``child_id``."""

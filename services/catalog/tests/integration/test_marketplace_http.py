@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 import orjson
 import pytest
 
-from hspm.catalog.marketplace.canonical import canonical
+from hspm.client.canonical import canonical
 from hspm.common.testing import as_headers
 
 EXAMPLES = resources.files("hspm.catalog.marketplace") / "examples"

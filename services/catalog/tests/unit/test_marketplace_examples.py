@@ -10,8 +10,8 @@ import orjson
 import pytest
 
 from hspm.catalog.marketplace import mapping
-from hspm.catalog.marketplace.canonical import canonical
 from hspm.catalog.marketplace.schema import validate
+from hspm.client.canonical import canonical
 
 EXAMPLES = resources.files("hspm.catalog.marketplace") / "examples"
 EXPECTED_WARNINGS = {

@@ -59,7 +59,7 @@ async def serve() -> AsyncIterator[Callable[[list[bytes | None]], asyncio.Future
 
 
 async def fetch(pool: UpstreamPool, port: int, head: bytes = GET, method: str = "GET") -> tuple[int, bytes]:
-    body = b"{}" if method == "POST" else None
+    body = None if method in ("GET", "HEAD") else b"{}"
     response = await pool.request("127.0.0.1", port, method, head, body, RESPONSE_DROP)
     try:
         return response.status, await response.read()
@@ -156,12 +156,14 @@ async def test_stale_connection_is_retried_for_idempotent_methods(serve):
     assert script.connections == 2
 
 
-async def test_stale_connection_is_not_retried_for_post(serve):
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
+async def test_stale_connection_is_not_retried_for_unsafe_methods(serve, method):
+    """The service may have run it already: a license check (a PUT) would spend a use twice."""
     script, port = await serve([OK, None, OK])
     p = pool()
     assert await fetch(p, port) == (200, b"{}")
     with pytest.raises(UpstreamError):
-        await fetch(p, port, POST, "POST")
+        await fetch(p, port, POST.replace(b"POST", method.encode(), 1), method)
     assert len(script.requests) == 2
 
 

@@ -16,3 +16,11 @@ LISTED = (
     "AND p.visible_at IS NOT NULL AND p.visible_at <= now())"
 )
 LISTED_OR_OWNED = f"({LISTED} OR p.user_id = {{}})"
+
+# The product licenses a product (``p``) is offered under, as one JSON array by license
+# name: the copy search keeps from licensing's events, embedded wherever a product renders.
+PRODUCT_LICENSES = (
+    "(SELECT coalesce(json_agg(json_build_object('id', o.product_license_id, "
+    "'license_id', o.license_id, 'name', o.license_name) ORDER BY o.license_name, o.license_id), '[]') "
+    "FROM product_license_offers o WHERE o.product_id = p.id)"
+)

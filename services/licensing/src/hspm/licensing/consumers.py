@@ -6,6 +6,8 @@ from hspm.common.events import catalog, identity
 from hspm.common.events.base import Event
 from hspm.common.lifecycle import EventHandler
 from hspm.licensing.directory import consumers as directory
+from hspm.licensing.entitlements import consumers as entitlements
+from hspm.licensing.offers import consumers as offers
 
 HANDLERS: dict[type[Event], EventHandler] = {
     catalog.ProductCreated: directory.on_product_owned,
@@ -14,4 +16,7 @@ HANDLERS: dict[type[Event], EventHandler] = {
     catalog.ProductRelationRemoved: directory.on_relation_removed,
     identity.UserCreated: directory.on_user_created,
     identity.MembershipChanged: directory.on_membership_changed,
+    identity.UserDeleted: entitlements.on_user_deleted,
+    identity.GroupDeleted: entitlements.on_group_deleted,
+    catalog.ProductDeleted: offers.on_product_deleted,
 }

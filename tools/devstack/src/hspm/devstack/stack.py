@@ -303,11 +303,15 @@ class Stack:
         return await seed_identity(c.gateway_url, c.state_dir, self.local_provider(), self.create_admin)
 
     async def seed_catalog(self) -> None:
-        """Seed the demo catalog through the gateway (after ``seed``: it uses the tokens)."""
+        """Seed the demo catalog, then demo licensing, through the gateway (after ``seed``:
+        it uses the tokens)."""
         from hspm.devstack.seed_catalog import seed_catalog
+        from hspm.devstack.seed_licensing import seed_licensing
 
         c = self.config
-        await seed_catalog(c.gateway_url, c.state_dir / "dev-tokens.json", c.registry_host)
+        tokens = c.state_dir / "dev-tokens.json"
+        products = await seed_catalog(c.gateway_url, tokens, c.registry_host)
+        await seed_licensing(c.gateway_url, tokens, products)
 
     async def terminate(self, name: str) -> int | None:
         """Stop one process as ``docker stop`` does: SIGTERM, then SIGKILL after the grace period.

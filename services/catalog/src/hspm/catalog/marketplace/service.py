@@ -19,10 +19,10 @@ import orjson
 from hspm.catalog.builds.service import access as build_access
 from hspm.catalog.builds.service import lifecycle as builds
 from hspm.catalog.marketplace import mapping, store
-from hspm.catalog.marketplace.canonical import canonical
 from hspm.catalog.marketplace.checks import Issue, Report
 from hspm.catalog.marketplace.schema import validate
 from hspm.catalog.products import service as products
+from hspm.client.canonical import canonical
 from hspm.common.auth import Principal
 from hspm.common.db import Conn
 from hspm.common.errors import Conflict, Forbidden, NotFound, ValidationFailed

@@ -10,7 +10,7 @@ from pydantic import StringConstraints
 from hspm.common.models import HttpUrl, Input, Name, Short, Text, UtcDatetime
 
 # Rendered fields a client may echo back; the server owns them.
-_PRODUCT_RENDERED = frozenset({"published_at", "listed", "badges", "logo"})
+_PRODUCT_RENDERED = frozenset({"published_at", "listed", "badges", "logo", "product_licenses"})
 
 
 class ProductCreate(Input):

@@ -1,7 +1,8 @@
 """All SQL of products, publication, sub-products, badges and awards.
 
-Product queries alias the table as ``p`` so ``PRODUCT_COLS`` (which computes ``listed``
-and the awarded ``badges``) and the listing rule of ``hspm.catalog.listing`` apply.
+Product queries alias the table as ``p`` so ``PRODUCT_COLS`` (which computes ``listed``,
+the awarded ``badges`` and the offered ``product_licenses``) and the listing rule of
+``hspm.catalog.listing`` apply.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from uuid import UUID
 
 import asyncpg
 
-from hspm.catalog.listing import LISTED, LISTED_OR_OWNED
+from hspm.catalog.listing import LISTED, LISTED_OR_OWNED, PRODUCT_LICENSES
 from hspm.common import sql
 from hspm.common.db import Conn
 from hspm.common.paging import PageParams
@@ -25,7 +26,8 @@ PRODUCT_COLS = (
     "p.external_id, p.published_at, p.visible_at, p.created_at, p.updated_at, "
     f"{LISTED} AS listed, "
     "(SELECT coalesce(json_agg(json_build_object('id', b.id, 'name', b.name) ORDER BY b.name), '[]')"
-    " FROM badge_awards a JOIN badges b ON b.id = a.badge_id WHERE a.product_id = p.id) AS badges"
+    " FROM badge_awards a JOIN badges b ON b.id = a.badge_id WHERE a.product_id = p.id) AS badges, "
+    f"{PRODUCT_LICENSES} AS product_licenses"
 )
 _SUB_COLS = "id, parent_id, child_id, created_at, updated_at"
 _BADGE_COLS = "id, name, description, created_at, updated_at"

@@ -32,7 +32,24 @@ def product(row: Row, base: str) -> dict[str, Any]:
     """A row selected with ``store.PRODUCT_COLS``; logos always exist (a placeholder if none)."""
     path = f"/products/{row['id']}"
     logo = {size: f"{base}{path}/logo/{size}" for size in LOGO_SIZES}
-    return _linked(row, _PRODUCT, base, path, logo=logo)
+    offers = [product_license(o, row["id"], base) for o in row["product_licenses"]]
+    return _linked(row, _PRODUCT, base, path, logo=logo, product_licenses=offers)
+
+
+def product_license(offer: Mapping[str, Any], product_id: Any, base: str) -> dict[str, Any]:
+    """An offer from the licensing copy, linked to licensing's product license (served by
+    the licensing service under the product's path). A row written by hand has no id, so
+    no link."""
+    pl_id = offer["id"]
+    path = None if pl_id is None else f"/products/{product_id}/licenses/{pl_id}"
+    return {
+        "id": pl_id,
+        "product_id": product_id,
+        "license_id": offer["license_id"],
+        "name": offer["name"],
+        "path": path,
+        "url": None if path is None else base + path,
+    }
 
 
 def sub_product(row: Row, base: str) -> dict[str, Any]:

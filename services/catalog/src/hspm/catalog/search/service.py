@@ -2,13 +2,19 @@
 
 Visibility is the products area's rule (``products.service.sees_drafts``), applied by
 the store to the page, the total and every facet alike.
+
+The license filter and facet read the catalog's copy of licensing's offers, kept here
+from its events (``search.consumers``); products embed the same copy.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
+import structlog
 from asyncpg import Record
 
 from hspm.catalog.products import service as products
@@ -16,6 +22,8 @@ from hspm.catalog.search import store
 from hspm.catalog.search.models import SearchQuery, Viewer
 from hspm.common.auth import Principal
 from hspm.common.db import Conn
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -37,3 +45,32 @@ async def search(conn: Conn, p: Principal, query: SearchQuery, facets: tuple[str
     """``GET /products`` and ``POST /products/search`` alike: one statement, one match."""
     rows, total, counts = await store.search(conn, query, viewer(p), facets)
     return Results(rows, total, counts)
+
+
+async def offer_license(
+    conn: Conn, product_license_id: UUID, product_id: UUID, license_id: UUID, name: str, at: datetime
+) -> bool:
+    """Licensing offers ``product_id`` under a license, or renamed the offer (upserted).
+
+    An offer for a product the catalog does not have is dropped, not kept for later:
+    products are born here, and licensing learns of one only from this service's
+    ``ProductCreated``, written with the product's row. So no product event can follow;
+    a missing product was deleted, and its offers went with it (a foreign key cascade,
+    as ``ProductDeleted`` is emitted). Also dropped: an offer of a product license
+    already withdrawn, or older than the one the copy holds (messages can overtake).
+    """
+    kept = await store.offer_license(conn, product_license_id, product_id, license_id, name, at)
+    if not kept:
+        log.info(
+            "license_offer.ignored",
+            product_license_id=str(product_license_id),
+            product_id=str(product_id),
+            license_id=str(license_id),
+        )
+    return kept
+
+
+async def withdraw_license(conn: Conn, product_license_id: UUID, product_id: UUID, license_id: UUID) -> bool:
+    """Licensing withdrew a product license: its offer goes, if the copy still holds it,
+    and the withdrawal is remembered so a late offer of it cannot bring it back."""
+    return await store.withdraw_license(conn, product_license_id, product_id, license_id)

@@ -1,4 +1,5 @@
-"""All SQL of the product index, search and facets: one statement per request.
+"""All SQL of the product index, search and facets (one statement per request), and the
+license offers copy they read, kept from licensing's events.
 
 The statement matches once: the visible products meeting the conditions no facet drops
 (visibility, text, name, owner, publication) are collected as narrow rows (``m``: the
@@ -17,11 +18,13 @@ page asked for lies further), those whose name matches first, each ranked by
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from asyncpg import Record
 
-from hspm.catalog.listing import LISTED, LISTED_OR_OWNED
+from hspm.catalog.listing import LISTED, LISTED_OR_OWNED, PRODUCT_LICENSES
 from hspm.catalog.search.models import SearchQuery, Viewer
 from hspm.catalog.search.rules import name_tsquery, prefix_tsquery
 from hspm.common.db import Conn
@@ -274,10 +277,59 @@ async def search(
                    ARRAY(SELECT b.id FROM badge_awards a JOIN badges b ON b.id = a.badge_id
                          WHERE a.product_id = p.id ORDER BY b.name) AS badge_ids,
                    ARRAY(SELECT b.name FROM badge_awards a JOIN badges b ON b.id = a.badge_id
-                         WHERE a.product_id = p.id ORDER BY b.name) AS badge_names
+                         WHERE a.product_id = p.id ORDER BY b.name) AS badge_names,
+                   {PRODUCT_LICENSES} AS product_licenses
             FROM page JOIN products p ON p.ctid = page.t) r ON true
         ORDER BY r.position"""
     rows = await conn.fetch(sql, *where.args)
     first = rows[0]
     found = {f: first[f"facet_{f}"] for f in facets}
     return ([] if first["id"] is None else list(rows)), int(first["total_count"]), found
+
+
+# --- the license offers copy -----------------------------------------------------------
+
+# One product license's offer and withdrawal take turns: without it, an offer could miss
+# a concurrent withdrawal's uncommitted tombstone and bring the offer back.
+_TURN = "SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 0))"
+# Kept for a product the catalog has, unless withdrawn already or older than the offer
+# the row holds; a second offer of the same license (a rename, a new product license
+# after a withdrawal) replaces the row.
+_OFFER = """
+    INSERT INTO product_license_offers AS o
+        (product_id, license_id, license_name, product_license_id, offered_at)
+    SELECT p.id, $2::uuid, $3::text, $4::uuid, $5::timestamptz FROM products p
+    WHERE p.id = $1
+      AND NOT EXISTS (SELECT 1 FROM withdrawn_product_licenses w WHERE w.product_license_id = $4)
+    ON CONFLICT (product_id, license_id) DO UPDATE
+    SET license_name = EXCLUDED.license_name,
+        product_license_id = EXCLUDED.product_license_id,
+        offered_at = EXCLUDED.offered_at
+    WHERE o.offered_at IS NULL OR o.offered_at <= EXCLUDED.offered_at
+    RETURNING o.product_id"""
+# The tombstone, and the offer if it is still this product license's (a row written by
+# hand has none and goes too).
+_WITHDRAW = """
+    WITH tombstone AS (
+        INSERT INTO withdrawn_product_licenses (product_license_id) VALUES ($3)
+        ON CONFLICT DO NOTHING
+    )
+    DELETE FROM product_license_offers
+    WHERE product_id = $1 AND license_id = $2 AND coalesce(product_license_id, $3) = $3
+    RETURNING product_id"""
+
+
+async def offer_license(
+    conn: Conn, product_license_id: UUID, product_id: UUID, license_id: UUID, name: str, at: datetime
+) -> bool:
+    """Upsert the offer; False when nothing was written (unknown product, withdrawn, stale)."""
+    await conn.execute(_TURN, product_license_id)
+    row = await conn.fetchrow(_OFFER, product_id, license_id, name, product_license_id, at)
+    return row is not None
+
+
+async def withdraw_license(conn: Conn, product_license_id: UUID, product_id: UUID, license_id: UUID) -> bool:
+    """Remember the withdrawal and delete the offer if present; True when a row went."""
+    await conn.execute(_TURN, product_license_id)
+    row = await conn.fetchrow(_WITHDRAW, product_id, license_id, product_license_id)
+    return row is not None

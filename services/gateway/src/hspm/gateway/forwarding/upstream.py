@@ -21,9 +21,11 @@ from multidict import CIMultiDict
 
 # Methods aiohttp sends without a Content-Length when they carry no body; the same here.
 NO_BODY_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-# RFC 9110 §9.2.2: a request of these methods may be resent on a fresh connection when a
-# kept-alive one turns out to have been closed before any byte of the response came.
-IDEMPOTENT: Final = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+# A request of these methods is resent on a fresh connection when a kept-alive one turns
+# out to have been closed before any byte of the response came: the service may have run
+# it already. RFC 9110 would allow PUT and DELETE too, but the spec's license check is a
+# PUT that spends a use (PUT /authorizations/...), so only safe methods are resent.
+RESENDABLE: Final = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 MAX_HEAD = 64 * 1024
 MAX_HEADERS = 128
 # Reading stops above this much unconsumed data until the relay catches up.
@@ -286,7 +288,7 @@ class UpstreamPool:
     ) -> Response:
         """Send ``head`` (the request line and headers) and ``body``; the response's head.
 
-        A stale kept-alive connection is retried once on a new one, for idempotent methods.
+        A stale kept-alive connection is retried once on a new one, for safe methods only.
         """
         key = (host, port)
         slots = self._slots.get(key)
@@ -298,7 +300,7 @@ class UpstreamPool:
             try:
                 return await self._exchange(conn, method, head, body, drop, reused)
             except _Stale:
-                if method not in IDEMPOTENT:
+                if method not in RESENDABLE:
                     raise
                 conn, _ = await self._acquire(key, fresh=True)
                 return await self._exchange(conn, method, head, body, drop, False)

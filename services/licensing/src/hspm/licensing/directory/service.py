@@ -79,6 +79,12 @@ async def family(conn: Conn, product_id: UUID) -> list[UUID]:
     return await store.family(conn, product_id)
 
 
+async def covered(conn: Conn, product_id: UUID) -> list[UUID]:
+    """The product and all its transitive sub-products: what a license to it covers, the
+    other direction of ``family`` (an offline document lists them). Cycle-safe and capped."""
+    return await store.covered(conn, product_id)
+
+
 async def user_exists(conn: Conn, user_id: UUID) -> bool:
     return await store.user_exists(conn, user_id)
 

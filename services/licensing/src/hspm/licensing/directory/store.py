@@ -25,6 +25,19 @@ WITH RECURSIVE family(id, depth) AS (
 SELECT DISTINCT id FROM family
 """
 
+# The product and every descendant (sub-products, transitively): what an entitlement to
+# the product covers. The same walk downwards, as cycle-safe and as capped.
+_COVERED = """
+WITH RECURSIVE covered(id, depth) AS (
+    SELECT $1::uuid, 0
+    UNION
+    SELECT pp.child_id, c.depth + 1
+    FROM product_parents pp JOIN covered c ON pp.parent_id = c.id
+    WHERE c.depth < $2
+)
+SELECT DISTINCT id FROM covered
+"""
+
 
 async def put_product(conn: Conn, product_id: UUID, owner_id: UUID, name: str) -> None:
     await conn.execute(
@@ -66,6 +79,11 @@ async def remove_parent(conn: Conn, child_id: UUID, parent_id: UUID) -> None:
 
 async def family(conn: Conn, product_id: UUID) -> list[UUID]:
     rows = await conn.fetch(_FAMILY, product_id, MAX_FAMILY_DEPTH)
+    return [r["id"] for r in rows]
+
+
+async def covered(conn: Conn, product_id: UUID) -> list[UUID]:
+    rows = await conn.fetch(_COVERED, product_id, MAX_FAMILY_DEPTH)
     return [r["id"] for r in rows]
 
 

@@ -77,6 +77,9 @@ CREATE TABLE entitlements (
     uses_count integer NOT NULL DEFAULT 0 CHECK (uses_count >= 0),
     -- Set once the expiry sweep has announced licensing.entitlement.expired.
     expired_at timestamptz,
+    -- Revoked (DELETE /entitlements/:id): kept, not deleted, so offline documents issued
+    -- for it can be listed as revoked until they would have expired anyway.
+    revoked_at timestamptz,
     external_id text,
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now()
