@@ -9,12 +9,13 @@ from __future__ import annotations
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
+import asyncpg
 import uvloop
 from aiohttp import web
 
 from hspm.common import db
-from hspm.common.lifecycle import pool_key
 
+pool_key = web.AppKey("pool", asyncpg.Pool)
 Route = tuple[str, str, Callable[[web.Request], Awaitable[web.StreamResponse]]]
 
 

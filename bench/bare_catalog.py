@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-import asyncpg
 import orjson
 from aiohttp import web
 
@@ -25,12 +24,11 @@ from hspm.common import db
 from hspm.common.web.app import dumps
 
 BASE = "http://127.0.0.1:8080"
-pool_key = web.AppKey("pool", asyncpg.Pool)
 ANONYMOUS = Viewer()
 
 
 async def product(request: web.Request) -> web.Response:
-    async with db.acquire(request.app[pool_key], 5.0) as conn:
+    async with db.acquire(request.app[bare.pool_key], 5.0) as conn:
         row = await products_store.get_product(conn, UUID(request.match_info["id"]))
     if row is None or not row["listed"]:
         raise web.HTTPNotFound()
@@ -56,7 +54,7 @@ async def run_search(conn: db.Conn, body: dict[str, Any]) -> dict[str, Any]:
 
 async def search(request: web.Request) -> web.Response:
     body = orjson.loads(await request.read())
-    async with db.acquire(request.app[pool_key], 5.0) as conn:
+    async with db.acquire(request.app[bare.pool_key], 5.0) as conn:
         out = await run_search(conn, body)
     return web.Response(body=dumps(out), content_type="application/json")
 

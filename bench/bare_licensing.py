@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from uuid import UUID, uuid4
 
-import asyncpg
 from aiohttp import web
 
 from bench import bare
@@ -21,7 +20,6 @@ from hspm.licensing.authorizations import store, views
 from hspm.licensing.directory.service import MAX_FAMILY_DEPTH
 
 BASE = "http://127.0.0.1:8080"
-pool_key = web.AppKey("pool", asyncpg.Pool)
 USER_HEADER = "X-Bench-User"
 
 
@@ -29,7 +27,7 @@ async def check(request: web.Request) -> web.Response:
     user = UUID(request.headers[USER_HEADER])
     product = UUID(request.match_info["product_id"])
     attempt = uuid4()
-    async with db.acquire(request.app[pool_key], 5.0) as conn:
+    async with db.acquire(request.app[bare.pool_key], 5.0) as conn:
         row = await store.check(conn, "User", user, product, attempt, request.remote, None, MAX_FAMILY_DEPTH)
         while row["outcome"] == store.RETRY:
             row = await store.check(
