@@ -151,3 +151,17 @@ class TestReadModel:
         response = await client.post("/products", data=big, headers={"Content-Type": "application/json"})
         body = await problem(response, 413)
         assert str(MAX_BODY) in body["detail"]
+
+
+class Terms(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    url: str
+
+
+def test_a_server_field_a_model_declares_is_kept_and_the_others_dropped() -> None:
+    """A license's ``url`` is data (its terms' address); an echoed ``path`` is not."""
+    echoed = {"name": "MIT", "url": "https://opensource.org/license/mit", "path": "/licenses/1"}
+    assert parse_model(Terms, echoed, "license") == Terms(
+        name="MIT", url="https://opensource.org/license/mit"
+    )

@@ -12,18 +12,13 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-import asyncpg
-import orjson
 import pytest_asyncio
 from aiohttp import web
 
-from hspm.common import outbox
 from hspm.common.auth import Principal
 from hspm.common.events import catalog, validator
-from hspm.common.events.base import Event
-from hspm.common.lifecycle import pool_key
-from hspm.common.testing import TEST_INTERNAL_SECRET, broker, served_on_own_database
-from hspm.common.testing.client import ServiceClient
+from hspm.common.testing import TEST_INTERNAL_SECRET, broker
+from hspm.common.testing.harness import ServiceHarness, serve_harness
 from hspm.curation.app import create_app, limits
 from hspm.curation.config import Settings
 from hspm.curation.consumers import HANDLERS
@@ -67,10 +62,9 @@ def rule(rule_id: str, status: str = "pass", required: bool = True, **kw: Any) -
 
 
 @dataclass
-class Curation(ServiceClient):
+class Curation(ServiceHarness):
     """The running service, its personas and its database."""
 
-    dsn: str
     admin: Principal = field(default_factory=lambda: persona({"everything.manage"}, name="Admin"))
     operator: Principal = field(default_factory=lambda: persona(OPERATOR_KEYS, name="Olga Operator"))
     auditor: Principal = field(default_factory=lambda: persona(AUDITOR_KEYS, name="Auditor"))
@@ -78,25 +72,13 @@ class Curation(ServiceClient):
     other_isv: Principal = field(default_factory=lambda: persona({"products.create", "validations.create"}))
     customer: Principal = field(default_factory=lambda: persona({"validations.create"}, name="Carla"))
     nobody: Principal = field(default_factory=lambda: persona(name="No rights"))
-    _conn: asyncpg.Connection | None = None
+    handlers = HANDLERS
     # Builders of events, here because test modules cannot import conftest (importlib mode).
     rule = staticmethod(lambda *a, **kw: rule(*a, **kw))
     snapshot = staticmethod(lambda *a, **kw: snapshot(*a, **kw))
     completion = staticmethod(lambda *a, **kw: completion(*a, **kw))
 
     # --- database and events --------------------------------------------------------------
-
-    @property
-    def pool(self) -> asyncpg.Pool:
-        return self.client.server.app[pool_key]
-
-    async def db(self) -> asyncpg.Connection:
-        if self._conn is None:
-            self._conn = await asyncpg.connect(self.dsn)
-            await self._conn.set_type_codec(
-                "jsonb", encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads, schema="pg_catalog"
-            )
-        return self._conn
 
     async def reset(self) -> None:
         db = await self.db()
@@ -117,20 +99,6 @@ class Curation(ServiceClient):
         submitted = snapshot(bid, product_id, await self._owner(product_id), "1.0.0")
         await self.deliver(catalog.BuildDraftChanged(**(submitted.model_dump() | changes)))
         return bid
-
-    async def deliver(self, event: Event) -> None:
-        """As the consumer does: once per event id, in one transaction on the service's pool."""
-        handler = HANDLERS[type(event)]
-        await outbox.handle_once(self.pool, event, lambda conn: handler(conn, event))
-
-    async def outbox_mark(self) -> int:
-        return int(await (await self.db()).fetchval("SELECT coalesce(max(id), 0) FROM outbox"))
-
-    async def events(self, since: int = 0, kind: str | None = None) -> list[dict[str, Any]]:
-        """Outbox bodies written after id ``since`` (of one type, if given), each with its type."""
-        rows = await (await self.db()).fetch("SELECT type, body FROM outbox WHERE id > $1 ORDER BY id", since)
-        found = [orjson.loads(r["body"]) | {"type": r["type"]} for r in rows]
-        return [e for e in found if kind is None or e["type"] == kind]
 
     # --- the catalog and the validator, stood in for ---------------------------------------
 
@@ -266,11 +234,8 @@ async def curation_service(pg_dsn: str, amqp_url: str) -> AsyncIterator[Curation
     def make_app(dsn: str) -> web.Application:
         return create_app(settings(dsn, amqp_url, namespace))
 
-    async with served_on_own_database(pg_dsn, "hspm_test_curation", make_app) as (client, dsn):
-        service = Curation(client=client, dsn=dsn)
+    async with serve_harness(pg_dsn, "hspm_test_curation", make_app, Curation) as service:
         yield service
-        if service._conn is not None:
-            await service._conn.close()
 
 
 @pytest_asyncio.fixture

@@ -14,20 +14,15 @@ from datetime import datetime
 from typing import Any, NamedTuple
 from uuid import UUID, uuid4
 
-import asyncpg
-import orjson
 import pytest_asyncio
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from hspm.common import outbox
 from hspm.common.auth import Principal
 from hspm.common.events import catalog, identity
-from hspm.common.events.base import Event
-from hspm.common.lifecycle import pool_key
-from hspm.common.testing import TEST_INTERNAL_SECRET, broker, served_on_own_database
-from hspm.common.testing.client import ServiceClient
+from hspm.common.testing import TEST_INTERNAL_SECRET, broker
+from hspm.common.testing.harness import ServiceHarness, serve_harness
 from hspm.licensing.app import create_app
 from hspm.licensing.config import Settings
 from hspm.licensing.consumers import HANDLERS
@@ -80,10 +75,9 @@ SIGNING_KEY = new_signing_key()
 
 
 @dataclass
-class Licensing(ServiceClient):
+class Licensing(ServiceHarness):
     """The running service, its personas and its database."""
 
-    dsn: str
     admin: Principal = field(default_factory=lambda: persona({"everything.manage"}, name="Admin"))
     operator: Principal = field(default_factory=lambda: persona(STAFF_KEYS, name="Olga Operator"))
     auditor: Principal = field(default_factory=lambda: persona(AUDITOR_KEYS, name="Audrey Auditor"))
@@ -91,40 +85,14 @@ class Licensing(ServiceClient):
     other_isv: Principal = field(default_factory=lambda: persona(ISV_KEYS, name="Olaf Other ISV"))
     customer: Principal = field(default_factory=lambda: persona(name="Carla Customer"))
     other_customer: Principal = field(default_factory=lambda: persona(name="Cody Customer"))
-    _conn: asyncpg.Connection | None = None
+    handlers = HANDLERS
 
     # --- database and events --------------------------------------------------------------
-
-    @property
-    def pool(self) -> asyncpg.Pool:
-        return self.client.server.app[pool_key]
-
-    async def db(self) -> asyncpg.Connection:
-        if self._conn is None:
-            self._conn = await asyncpg.connect(self.dsn)
-            await self._conn.set_type_codec(
-                "jsonb", encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads, schema="pg_catalog"
-            )
-        return self._conn
 
     async def reset(self) -> None:
         await (await self.db()).execute(f"TRUNCATE {TABLES} CASCADE")
         for p in (self.customer, self.other_customer, self.isv, self.other_isv, self.operator):
             await self.user(p)
-
-    async def deliver(self, event: Event) -> None:
-        """As the consumer does: once per event id, in one transaction on the service's pool."""
-        handler = HANDLERS[type(event)]
-        await outbox.handle_once(self.pool, event, lambda conn: handler(conn, event))
-
-    async def outbox_mark(self) -> int:
-        return int(await (await self.db()).fetchval("SELECT coalesce(max(id), 0) FROM outbox"))
-
-    async def events(self, since: int = 0, kind: str | None = None) -> list[dict[str, Any]]:
-        """Outbox bodies written after id ``since`` (of one type, if given), each with its type."""
-        rows = await (await self.db()).fetch("SELECT type, body FROM outbox WHERE id > $1 ORDER BY id", since)
-        found = [orjson.loads(r["body"]) | {"type": r["type"]} for r in rows]
-        return [e for e in found if kind is None or e["type"] == kind]
 
     # --- the catalog and identity, stood in for by their events ------------------------------
 
@@ -207,11 +175,8 @@ async def licensing_service(pg_dsn: str, amqp_url: str) -> AsyncIterator[Licensi
     def make_app(dsn: str) -> web.Application:
         return create_app(settings(dsn, amqp_url, namespace))
 
-    async with served_on_own_database(pg_dsn, "hspm_test_licensing", make_app) as (client, dsn):
-        service = Licensing(client=client, dsn=dsn)
+    async with serve_harness(pg_dsn, "hspm_test_licensing", make_app, Licensing) as service:
         yield service
-        if service._conn is not None:
-            await service._conn.close()
 
 
 @pytest_asyncio.fixture

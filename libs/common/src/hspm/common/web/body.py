@@ -61,7 +61,8 @@ def parse_model(model: type[M], data: Any, wrapper: str) -> M:
     data = unwrap(data, wrapper)
     if not isinstance(data, dict):
         raise ValidationFailed.field(wrapper, "must be a JSON object")
-    data = {k: v for k, v in data.items() if k not in SERVER_FIELDS}
+    # A model that declares one of them (a license's ``url`` is its terms' address) keeps it.
+    data = {k: v for k, v in data.items() if k not in SERVER_FIELDS or k in model.model_fields}
     try:
         return model.model_validate(data)
     except ValidationError as exc:

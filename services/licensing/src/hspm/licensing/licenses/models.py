@@ -17,7 +17,7 @@ from hspm.common.models import HttpUrl, Input, Name, Short, Text
 from hspm.licensing.terms import Expiry
 
 # The rendered license's own fields that clients echo back on update: dropped.
-_RENDERED = frozenset({"path"})
+_RENDERED = frozenset({"path", "href"})
 
 # A relative license's window is added to a datetime: a century keeps every sum inside
 # Python's and PostgreSQL's calendars (an unbounded count would overflow into a 500).
