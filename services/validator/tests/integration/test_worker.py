@@ -123,6 +123,12 @@ def _request(samples: PushedSamples, name: str, **policy: Any) -> ValidationRequ
     )
 
 
+def _tails(work: Path) -> str:
+    """The end of every validator's log in ``work``, for a failure message."""
+    logs = sorted(work.glob("validator-*.log"))
+    return "\n".join(f"--- {log.name}\n{log.read_text()[-3000:]}" for log in logs)
+
+
 async def _containers() -> list[str]:
     """The ids ``runc list`` shows (none while it cannot read a half-created container)."""
     listed = await asyncio.to_thread(subprocess.run, ["runc", "list", "-q"], capture_output=True, text=True)
@@ -189,7 +195,10 @@ async def test_sigterm_mid_run_stops_cleanly_cleans_up_and_requeues(
     second = Validator(amqp_url, amqp_namespace, tmp_path)
     try:
         await second.ready()
-        again = await _next(reports, ValidationStarted.TYPE, request.run_id, 30)
+        try:
+            again = await _next(reports, ValidationStarted.TYPE, request.run_id, 60)
+        except TimeoutError:
+            pytest.fail("no second attempt; the validators said:\n" + _tails(tmp_path))
         assert again["attempt"] >= 2
         body = await _next(reports, ValidationCompleted.TYPE, request.run_id, 90)
         report = ValidationCompleted.model_validate(body)

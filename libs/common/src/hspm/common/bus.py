@@ -226,6 +226,11 @@ class Consumer:
                 return
             try:
                 await self.handler(event, message)
+            except asyncio.CancelledError:
+                # A run stopped at shutdown goes back to the queue now, for the next replica,
+                # rather than whenever the broker notices the channel closing.
+                await _give_back(message)
+                raise
             except Exception:
                 attempt = delivery_count(message)
                 log.exception("bus.handler_failed", attempt=attempt)
@@ -251,6 +256,12 @@ class Consumer:
         if self._channel is not None:
             with contextlib.suppress(Exception):
                 await self._channel.close()
+
+
+async def _give_back(message: AbstractIncomingMessage) -> None:
+    """Requeue ``message`` if its channel is still open; closing it requeues it anyway."""
+    with contextlib.suppress(Exception):
+        await asyncio.shield(message.nack(requeue=True))
 
 
 def delivery_count(message: AbstractIncomingMessage) -> int:
