@@ -43,7 +43,7 @@ async def run_search(conn: db.Conn, body: dict[str, Any]) -> dict[str, Any]:
         text=text,
         mime_types=tuple(body.get("mime_type") or ()),
     )
-    rows, total, found = await search_store.search(conn, q, ANONYMOUS, tuple(body.get("facets") or ()))
+    rows, total, found, _ = await search_store.search(conn, q, ANONYMOUS, tuple(body.get("facets") or ()))
     facets = {f: search_views.facet(f, found[f]) for f in found}
     return {
         "results": [search_views.product(r, BASE) for r in rows],

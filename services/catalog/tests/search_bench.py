@@ -130,7 +130,7 @@ async def load(conn: Conn) -> tuple[list[UUID], list[UUID]]:
 async def run(conn: Conn, label: str, query: SearchQuery, viewer: Viewer) -> None:
     ex = Explained(conn)
     started = time.perf_counter()
-    rows, total, _ = await store.search(ex, query, viewer, FACETS)  # type: ignore[arg-type]
+    rows, total, _, _ = await store.search(ex, query, viewer, FACETS)  # type: ignore[arg-type]
     wall = (time.perf_counter() - started) * 1000
     print(f"\n{label}: {total} matches, {len(rows)} on the page; wall {wall:.1f} ms incl. EXPLAIN overhead")
     for ms, sql in ex.plans:

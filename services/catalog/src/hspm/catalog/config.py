@@ -15,3 +15,6 @@ class Settings(ServiceSettings):
     max_image_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(25_000_000, ge=10_000)
     max_asset_bytes: int = Field(8 * 1024 * 1024, ge=1024)
+    # Search results each replica keeps (0: none); each is one page, reused only while
+    # the catalog has not changed since it was read (migration 0008).
+    search_cache_entries: int = Field(1024, ge=0, le=100_000)

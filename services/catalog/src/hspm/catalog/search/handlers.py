@@ -7,10 +7,17 @@ from collections.abc import Mapping
 from aiohttp import web
 
 from hspm.catalog.search import models, rules, service, views
+from hspm.catalog.search.models import Viewer
 from hspm.common import handlers
 from hspm.common.errors import ValidationFailed
-from hspm.common.web import json_response, principal_of, query_bool, query_list, query_uuid
+from hspm.common.web import principal_of, query_bool, query_list, query_uuid
+from hspm.common.web.app import dumps
 from hspm.common.web.body import parse_model, read_json
+
+# This replica's search results (service.ResultCache), made with the app.
+# Base URLs a cached result keeps its JSON for (one per public host name in practice).
+MAX_RENDERINGS = 4
+RESULTS = web.AppKey("catalog_search_results", service.ResultCache)
 
 
 def _text(request: web.Request, name: str) -> str | None:
@@ -38,10 +45,27 @@ def _index_query(request: web.Request, sortable: tuple[str, ...]) -> models.Sear
 
 async def _answer(request: web.Request, q: models.SearchQuery, facets: tuple[str, ...]) -> web.Response:
     p = principal_of(request)
-    # A read whatever the method: POST /products/search needs no transaction.
+    cache = request.app[RESULTS]
+
+    async def run(seen_by: Viewer) -> service.Found:
+        # A read whatever the method: POST /products/search needs no transaction.
+        async with handlers.tx(request, read_only=True) as conn:
+            return await service.search(conn, q, seen_by, facets)
+
+    results = await service.find(cache, p, q, facets, lambda: _generation(request), run)
+    base = handlers.base_url(request)
+    body = results.rendered.get(base)
+    if body is None:
+        body = dumps(views.results(results, q.page, base))
+        # The page is part of the cache key, so one rendering per base URL serves every hit.
+        if len(results.rendered) < MAX_RENDERINGS:
+            results.rendered[base] = body
+    return web.Response(body=body, content_type="application/json")
+
+
+async def _generation(request: web.Request) -> service.Clock:
     async with handlers.tx(request, read_only=True) as conn:
-        results = await service.search(conn, p, q, facets)
-    return json_response(views.results(results, q.page, handlers.base_url(request)))
+        return await service.generation(conn)
 
 
 def _facets_query(request: web.Request) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ page asked for lies further), those whose name matches first, each ranked by
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -59,6 +60,12 @@ _SORTS = {
     "published_at": ("p.published_at", " NULLS LAST"),
 }
 FACET_LIMIT = 50
+# Read in the search's own snapshot: the generation, and when time next changes results.
+_STAMP = (
+    "(SELECT n FROM search_generation) AS generation, "
+    "least((SELECT min(published_at) FROM products WHERE published_at > now()), "
+    "(SELECT min(visible_at) FROM products WHERE visible_at > now())) AS next_change"
+)
 
 
 def _visible(viewer: Viewer) -> list[Cond]:
@@ -248,10 +255,20 @@ def _page_sql(q: SearchQuery, where: Where, order: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Stamp:
+    """What a result was read under: the search generation (migration 0008), and the
+    earliest moment a scheduled publication or showing changes it (None: none is due)."""
+
+    generation: int
+    next_change: datetime | None
+
+
 async def search(
     conn: Conn, query: SearchQuery, viewer: Viewer, facets: tuple[str, ...] = ()
-) -> tuple[list[Record], int, dict[str, list[Any]]]:
-    """One page of products (with ``listed``, badge ids and names), the total and the facets.
+) -> tuple[list[Record], int, dict[str, list[Any]], Stamp]:
+    """One page of products (with ``listed``, badge ids and names), the total, the facets
+    and the stamp of the snapshot they were read in.
 
     An empty page comes back as one row of NULL product columns carrying the total and
     the facets; it is returned as no rows.
@@ -270,7 +287,7 @@ async def search(
         WITH m AS MATERIALIZED ({m}),
              hits AS {"" if flags else "NOT "}MATERIALIZED (SELECT * FROM m p WHERE {hits}),
              page AS (SELECT * FROM unnest(ARRAY({page})) WITH ORDINALITY AS x(t, position))
-        SELECT s.*, r.* FROM (SELECT (SELECT count(*) FROM hits) AS total_count
+        SELECT s.*, r.* FROM (SELECT (SELECT count(*) FROM hits) AS total_count, {_STAMP}
                               {", " if facets else ""}{facet_sql}) s
         LEFT JOIN (
             SELECT {PRODUCT_COLS}, {LISTED} AS listed, page.position,
@@ -284,7 +301,15 @@ async def search(
     rows = await conn.fetch(sql, *where.args)
     first = rows[0]
     found = {f: first[f"facet_{f}"] for f in facets}
-    return ([] if first["id"] is None else list(rows)), int(first["total_count"]), found
+    stamp = Stamp(first["generation"], first["next_change"])
+    return ([] if first["id"] is None else list(rows)), int(first["total_count"]), found, stamp
+
+
+async def generation(conn: Conn) -> tuple[int, datetime]:
+    """The search generation now, and the database's clock."""
+    row = await conn.fetchrow("SELECT n, now() AS at FROM search_generation")
+    assert row is not None  # the migration's one row
+    return int(row["n"]), row["at"]
 
 
 # --- the license offers copy -----------------------------------------------------------
