@@ -18,6 +18,7 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import asyncpg
@@ -37,6 +38,8 @@ TARGET_P99_MS = 50.0
 LATENCY_SECONDS = 10
 # The bare baseline gets the pool the catalog runs with (services/catalog config.py).
 BARE_POOL = 8
+# Pages per query in the no-repeat stream: 8 queries x 32 pages x 5 sizes outnumber the cache.
+NO_REPEAT_PAGES = 32
 QUERIES = ("risk", "fhir", "cardio", "sepsis", "lab res", "quality measure", "pediatrics", "immun")
 
 
@@ -45,21 +48,49 @@ def _line(text: str) -> None:
     sys.stdout.flush()
 
 
-def _search_script(path: Path) -> str:
-    """A wrk script cycling through realistic searches: text, a MIME filter, one facet."""
+def _search_bodies() -> list[dict[str, Any]]:
+    """Realistic searches: text, a MIME filter, one facet."""
     rnd = random.Random(3)
-    bodies = [
-        orjson.dumps(
-            {"text": q, "mime_type": [rnd.choice(catalog_data.MIME_TYPES)], "facets": ["mime_type"]}
-        ).decode()
+    return [
+        {"text": q, "mime_type": [rnd.choice(catalog_data.MIME_TYPES)], "facets": ["mime_type"]}
         for q in QUERIES
     ]
+
+
+def _search_script(path: Path) -> str:
+    """A wrk script cycling through ``_search_bodies``."""
+    bodies = [orjson.dumps(b).decode() for b in _search_bodies()]
     lua = "local bodies = {" + ", ".join("[[" + b + "]]" for b in bodies) + "}\n"
     lua += (
         "local i = 0\n"
         "request = function()\n"
         "  i = i + 1\n"
         "  local body = bodies[(i % #bodies) + 1]\n"
+        '  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)\n'
+        "end\n"
+    )
+    path.write_text(lua)
+    return str(path)
+
+
+def _no_repeat_script(path: Path) -> str:
+    """The same searches, each asking for another page or page size each time round (1,280
+    in a cycle, more than the catalog's result cache holds), so every request misses it,
+    as a stream of queries never asked before would. Pages stay within the ranked
+    candidates and hold 10 to 14 products, so each costs what a first page does."""
+    queries = [(b["text"], b["mime_type"][0]) for b in _search_bodies()]
+    lua = "local queries = {" + ", ".join(f'{{"{q}", "{m}"}}' for q, m in queries) + "}\n"
+    lua += (
+        "local i = 0\n"
+        "request = function()\n"
+        "  i = i + 1\n"
+        "  local q = queries[(i % #queries) + 1]\n"
+        "  local round = math.floor(i / #queries)\n"
+        f"  local page = (round % {NO_REPEAT_PAGES}) + 1\n"
+        f"  local per_page = 10 + (math.floor(round / {NO_REPEAT_PAGES}) % 5)\n"
+        '  local body = string.format(\'{"text": "%s", "mime_type": ["%s"], '
+        '\\"facets\\": [\\"mime_type\\"], \\"page\\": %d, \\"per_page\\": %d}\', '
+        "q[1], q[2], page, per_page)\n"
         '  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)\n'
         "end\n"
     )
@@ -140,29 +171,31 @@ async def run(stack: Stack) -> list[Row]:
         _detail(f"catalog product read, GET /products/{{id}} (anonymous, {label})", [
             ("bare", read_bare), ("catalog", read_direct), ("gateway", read_gw),
         ])  # fmt: skip
+        gateway_search = f"{stack.config.gateway_url}/products/search"
         with tempfile.TemporaryDirectory() as tmp:
             script = _search_script(Path(tmp) / "search.lua")
             search_bare, search_direct, search_gw = await _interleaved(
-                [
-                    f"{bare}/products/search",
-                    f"{direct}/products/search",
-                    f"{stack.config.gateway_url}/products/search",
-                ],
-                script,
+                [f"{bare}/products/search", f"{direct}/products/search", gateway_search], script
             )
+            # Right after the saturated runs of the same searches, before the stream that
+            # repeats nothing: latency at half of that load, in a steady state.
+            half = search_gw.rps / 2
+            latency = await openloop.stream(
+                [openloop.Request(gateway_search, "POST", b) for b in _search_bodies()], half, LATENCY_SECONDS
+            )
+            unique = _no_repeat_script(Path(tmp) / "no_repeat.lua")
+            (search_new,) = await _interleaved([gateway_search], unique)
         _detail(f"catalog search, POST /products/search (text + MIME filter + one facet, {label})", [
             ("bare", search_bare), ("catalog", search_direct), ("gateway", search_gw),
+            ("gw, new", search_new),
         ])  # fmt: skip
-        half = search_gw.rps / 2
-        body = {"text": "risk", "mime_type": [catalog_data.MIME_TYPES[1]], "facets": ["mime_type"]}
-        latency = await openloop.run(
-            f"{stack.config.gateway_url}/products/search", half, LATENCY_SECONDS, "POST", body
-        )
+        _line("  (bare: the store function, no result cache; gw, new: no query repeated, every one a miss)")
         _line(
-            f"  open loop through the gateway at half of saturation, {latency.rate:.0f} req/s for "
-            f"{LATENCY_SECONDS} s: p50 {latency.p50_ms:.2f} ms, p99 {latency.p99_ms:.2f} ms, "
-            f"errors {latency.errors} {latency.statuses}".rstrip()
+            f"  open loop through the gateway at half of saturation (the same searches in turn), "
+            f"{latency.rate:.0f} req/s for {LATENCY_SECONDS} s: p50 {latency.p50_ms:.2f} ms, "
+            f"p99 {latency.p99_ms:.2f} ms, errors {latency.errors} {latency.statuses}".rstrip()
         )
+        body = {"text": "risk", "mime_type": [catalog_data.MIME_TYPES[1]], "facets": ["mime_type"]}
         read_sql = await _sql_ms(dsn, lambda c: products_store.get_product(c, product_id))
         search_sql = await _sql_ms(dsn, lambda c: bare_catalog.run_search(c, body))
         sql_ms = f"read {read_sql:.2f} ms, search {search_sql:.2f} ms"
@@ -181,14 +214,8 @@ async def run(stack: Stack) -> list[Row]:
             errors=read_gw.errors + read_bare.errors,
             statuses=" ".join(s for s in (read_gw.statuses, read_bare.statuses) if s),
         ),
-        Row(
-            f"catalog product read, catalog direct ({label})",
-            read_direct.rps,
-            "req/s",
-            baseline=read_bare.rps,
-            baseline_name="bare",
-            errors=read_direct.errors,
-            statuses=read_direct.statuses,
+        Row.throughput(
+            f"catalog product read, catalog direct ({label})", read_direct, "req/s", read_bare.rps, "bare"
         ),
         Row(
             f"catalog search saturated through the gateway ({label})",
@@ -201,6 +228,13 @@ async def run(stack: Stack) -> list[Row]:
             statuses=" ".join(
                 s for s in (search_gw.statuses, search_bare.statuses, search_direct.statuses) if s
             ),
+        ),
+        Row.throughput(
+            f"catalog search through the gateway, no query repeated ({label})",
+            search_new,
+            "req/s",
+            read_bare.rps,
+            "bare read",
         ),
         Row(
             f"catalog search p99 at half saturation, open loop ({label})",

@@ -10,6 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
+
+
+class Measured(Protocol):
+    """A saturated run's figures (``wrk.Run``)."""
+
+    @property
+    def rps(self) -> float: ...
+    @property
+    def errors(self) -> int: ...
+    @property
+    def statuses(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -26,6 +38,11 @@ class Row:
     lower_is_better: bool = False
     errors: int = 0
     statuses: str = ""
+
+    @classmethod
+    def throughput(cls, figure: str, run: Measured, unit: str, baseline: float, baseline_name: str) -> Row:
+        """A run's throughput beside a baseline, with no target: shown, not judged."""
+        return cls(figure, run.rps, unit, baseline, baseline_name, errors=run.errors, statuses=run.statuses)
 
     @property
     def ratio(self) -> float | None:
