@@ -15,9 +15,9 @@ from hspm.common.web.app import dumps
 from hspm.common.web.body import parse_model, read_json
 
 # This replica's search results (service.ResultCache), made with the app.
+RESULTS = web.AppKey("catalog_search_results", service.ResultCache)
 # Base URLs a cached result keeps its JSON for (one per public host name in practice).
 MAX_RENDERINGS = 4
-RESULTS = web.AppKey("catalog_search_results", service.ResultCache)
 
 
 def _text(request: web.Request, name: str) -> str | None:

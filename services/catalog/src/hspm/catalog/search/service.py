@@ -50,6 +50,8 @@ def viewer(p: Principal) -> Viewer:
 Key = tuple[SearchQuery, Viewer, tuple[str, ...]]
 Clock = tuple[int, datetime]  # the search generation and the database's now()
 ReadClock = Callable[[], Coroutine[Any, Any, Clock]]
+Found = tuple[Results, store.Stamp]  # a search's result and the stamp it was read under
+RunSearch = Callable[[Viewer], Coroutine[Any, Any, Found]]
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,7 @@ class ResultCache:
         self._flights[key] = task
         task.add_done_callback(lambda done: self._landed(key, done))
         # Shielded: the others waiting on it must not lose it if this caller goes away.
-        results, stamp = await asyncio.shield(task)
+        results, _ = await asyncio.shield(task)
         return results
 
     def _landed(self, key: Key, task: asyncio.Task[Found]) -> None:
@@ -159,10 +161,6 @@ class ResultCache:
 async def generation(conn: Conn) -> Clock:
     """The search generation and the database's clock (what ``ResultCache.clock`` reads)."""
     return await store.generation(conn)
-
-
-Found = tuple[Results, store.Stamp]
-RunSearch = Callable[[Viewer], Coroutine[Any, Any, Found]]
 
 
 async def find(
