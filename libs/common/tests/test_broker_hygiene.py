@@ -29,6 +29,13 @@ def test_stale_finds_test_namespaces_and_never_the_devstack() -> None:
     assert broker.stale(names, []) == {"hspm_sys_1255d0e758", "gw_e556e5a63c"}
 
 
+def test_namespaces_being_consumed_are_in_use() -> None:
+    """drop_stale keeps them: a benchmark's stack or another test run is still going."""
+    rows = [["bench_0123456789.catalog", "1"], ["t_9999999999.catalog", "0"], ["gw_e556e5a63c.x", "2\n"]]
+    assert broker.consumed(rows) == {"bench_0123456789", "gw_e556e5a63c"}
+    assert broker.consumed([["t_9999999999.catalog"]]) == set()
+
+
 def test_namespace_is_new_each_time_and_remembered() -> None:
     a, b = broker.namespace("t"), broker.namespace("t")
     assert a != b

@@ -23,7 +23,7 @@ SCRIPT = textwrap.dedent(
     f"""
     import logging
     import structlog
-    from hspm.common.logging import configure_logging
+    from hspm.common.logging import configure_logging, request_line
 
     configure_logging("catalog", level="info", json=True)
     log = structlog.get_logger("test")
@@ -32,6 +32,14 @@ SCRIPT = textwrap.dedent(
     structlog.contextvars.bind_contextvars(request_id="req-123")
     log.info("after.bind", user="ada")
     log.debug("too.quiet")
+    request_line("GET", "/products/{{product_id}}", 200, 1.25)
+    log.info(
+        "http.request.by.structlog",
+        method="GET",
+        route="/products/{{product_id}}",
+        status=200,
+        duration_ms=1.25,
+    )
 
     def charge(card):
         api_key = "{SECRET}"
@@ -73,7 +81,7 @@ class TestJsonLines:
         self, output: subprocess.CompletedProcess[str], lines: list[str]
     ) -> None:
         assert output.stderr == ""
-        assert len(lines) == 4
+        assert len(lines) == 6
         assert all(isinstance(json.loads(line), dict) for line in lines)
 
     def test_standard_fields(self, records: Records) -> None:
@@ -100,6 +108,29 @@ class TestJsonLines:
             "req-123",
         )
         assert "access log line" not in by_event
+
+
+class TestRequestLine:
+    def test_the_request_line_is_what_structlog_would_write(self, records: Records) -> None:
+        fast, chain = records["http.request"], records["http.request.by.structlog"]
+        assert list(fast) == list(chain)  # the same fields, in the same order
+        assert {k: v for k, v in fast.items() if k not in ("event", "timestamp")} == {
+            k: v for k, v in chain.items() if k not in ("event", "timestamp")
+        }
+        assert fast["timestamp"].endswith("Z") and fast["request_id"] == "req-123"
+
+    def test_no_request_line_below_the_configured_level(self) -> None:
+        script = textwrap.dedent(
+            """
+            from hspm.common.logging import configure_logging, request_line
+
+            configure_logging("catalog", level="warning", json=True)
+            request_line("GET", "/healthz", 200, 0.5)
+            """
+        )
+        argv = [sys.executable, "-c", script]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+        assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
 
 
 class TestExceptions:

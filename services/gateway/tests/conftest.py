@@ -299,6 +299,7 @@ class FakeService:
                 "principal": _principal(request, self.name),
                 "request_id": request.headers.get("X-Request-ID"),
                 "authorization": request.headers.get("Authorization"),
+                "protocols": request.headers.get("Sec-WebSocket-Protocol"),
             }
         )
         async for msg in ws:

@@ -27,29 +27,47 @@ class TestWebSocket:
             assert message.type is WSMsgType.BINARY
             assert message.data == b"\x03\x02\x01"
 
-    async def test_query_token_for_browsers_is_stripped(self, gateway, identity):
+    async def test_browser_token_rides_as_a_subprotocol_and_stays_at_the_edge(self, gateway, identity):
         sid, uid = identity.new_session(["platforms.read"])
         token = identity.token(sid, uid)
-        async with gateway.http.ws_connect(f"/websocket?jwt={token}&platform=7") as ws:
+        protocols = ("hspm.v1", f"hspm.bearer.{token}")
+        async with gateway.http.ws_connect("/websocket?platform=7", protocols=protocols) as ws:
             hello = await ws.receive_json(timeout=5)
+            assert ws.protocol == "hspm.v1"
         assert hello["principal"]["session_id"] == sid
         assert hello["query"] == "platform=7"
+        assert token not in str(hello["protocols"])
 
     async def test_subprotocol_is_negotiated_with_the_notifier(self, gateway, identity):
         headers, _, _ = identity.bearer()
         async with gateway.http.ws_connect("/websocket", headers=headers, protocols=("hspm.v1",)) as ws:
             assert ws.protocol == "hspm.v1"
 
-    async def test_without_a_token_is_401(self, gateway):
+    async def test_without_a_token_goes_through_as_anonymous(self, gateway):
+        """Platform agents prove a key inside the notifier's protocol, with no token."""
+        async with gateway.http.ws_connect("/websocket") as ws:
+            hello = await ws.receive_json(timeout=5)
+            await ws.send_str("ping")
+            assert (await ws.receive(timeout=5)).data == "echo:ping"
+        assert hello["principal"] is None
+
+    async def test_a_forged_principal_header_never_reaches_the_notifier(self, gateway, identity):
+        headers = {"X-HSPM-Principal": "forged"}
+        async with gateway.http.ws_connect("/websocket", headers=headers) as ws:
+            hello = await ws.receive_json(timeout=5)
+        assert hello["principal"] is None
+
+    async def test_token_in_the_url_is_refused(self, gateway, identity):
+        sid, uid = identity.new_session()
         with pytest.raises(aiohttp.WSServerHandshakeError) as caught:
-            await gateway.http.ws_connect("/websocket")
+            await gateway.http.ws_connect(f"/websocket?jwt={identity.token(sid, uid)}")
         assert caught.value.status == 401
 
     async def test_invalid_token_is_401(self, gateway, identity):
         sid, uid = identity.new_session()
         expired = identity.token(sid, uid, lifetime=-60)
         with pytest.raises(aiohttp.WSServerHandshakeError) as caught:
-            await gateway.http.ws_connect(f"/websocket?jwt={expired}")
+            await gateway.http.ws_connect("/websocket", protocols=("hspm.v1", f"hspm.bearer.{expired}"))
         assert caught.value.status == 401
         assert caught.value.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any, TextIO
+from datetime import UTC, datetime
+from typing import Any, BinaryIO, TextIO
 
 import orjson
 import structlog
@@ -22,6 +23,38 @@ def _add_otel_ids(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]
 
 def _serialize(obj: Any, **_: Any) -> bytes:
     return orjson.dumps(obj, default=str)
+
+
+# Set by ``configure_logging`` when lines are JSON and info is logged; None otherwise.
+_request_lines: BinaryIO | None = None
+_request_log = structlog.get_logger("hspm.request")
+
+
+def request_line(method: str, route: str, status: int, duration_ms: float) -> None:
+    """The one line per served request, the same as ``log.info("http.request", ...)`` writes.
+
+    It skips structlog's processor chain, which cost 6 to 10 % of a cheap read's CPU in
+    each service it crossed (measured in issue 10): the fields are known, so it renders
+    them directly, with the bound context, level, timestamp and trace ids the chain adds.
+    """
+    writer = _request_lines
+    if writer is None:
+        _request_log.info("http.request", method=method, route=route, status=status, duration_ms=duration_ms)
+        return
+    line: dict[str, Any] = {
+        "method": method,
+        "route": route,
+        "status": status,
+        "duration_ms": duration_ms,
+        "event": "http.request",
+        **structlog.contextvars.get_contextvars(),
+        "level": "info",
+        "timestamp": datetime.now(UTC),
+    }
+    _add_otel_ids(None, "info", line)
+    # One whole line a call, as structlog's own writer does: lines never interleave.
+    writer.write(orjson.dumps(line, default=str, option=orjson.OPT_UTC_Z) + b"\n")
+    writer.flush()
 
 
 def configure_logging(
@@ -51,6 +84,8 @@ def configure_logging(
         if use_json
         else structlog.dev.ConsoleRenderer()
     )
+    global _request_lines
+    _request_lines = out.buffer if use_json and numeric <= logging.INFO else None
     structlog.configure(
         processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),

@@ -48,14 +48,14 @@ def made() -> frozenset[str]:
     return frozenset(_made)
 
 
-def listed(kind: str) -> list[str]:
-    """Names of the broker's ``queues`` or ``exchanges``, when ``rabbitmqctl`` is here."""
+def _ctl_rows(kind: str, *columns: str) -> list[list[str]]:
+    """Rows of ``rabbitmqctl list_<kind>``, when ``rabbitmqctl`` is here."""
     ctl = shutil.which("rabbitmqctl")
     if ctl is None:
         return []
     try:
         out = subprocess.run(  # noqa: S603 (a fixed argv, no shell)
-            [ctl, "list_" + kind, "-q", "--no-table-headers", "name"],
+            [ctl, "list_" + kind, "-q", "--no-table-headers", *columns],
             capture_output=True,
             text=True,
             timeout=_LIST_TIMEOUT,
@@ -63,7 +63,17 @@ def listed(kind: str) -> list[str]:
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return []
-    return [line.strip() for line in out.splitlines() if line.strip()]
+    return [line.split("\t") for line in out.splitlines() if line.strip()]
+
+
+def listed(kind: str) -> list[str]:
+    """Names of the broker's ``queues`` or ``exchanges``, when ``rabbitmqctl`` is here."""
+    return [row[0].strip() for row in _ctl_rows(kind, "name")]
+
+
+def consumed(rows: Iterable[list[str]]) -> set[str]:
+    """Namespaces with a consumer on any of their queues (rows of name, consumers)."""
+    return {row[0].split(".", 1)[0] for row in rows if len(row) > 1 and row[1].strip() not in ("", "0")}
 
 
 def names_in(
@@ -121,9 +131,16 @@ async def drop_namespaces(url: str, namespaces: Collection[str]) -> int:
 
 
 async def drop_stale(url: str) -> int:
-    """Drop what earlier, interrupted test runs left; only safe when no other run is going."""
-    queues, exchanges = await _listing()
-    q, x = names_in(stale(queues, exchanges), queues, exchanges)
+    """Drop what earlier, interrupted test runs left.
+
+    A namespace with a consumer on any queue belongs to a run still going (a test, a
+    benchmark's stack) and is kept; so is everything of a namespace made in this run.
+    """
+    rows = await asyncio.to_thread(_ctl_rows, "queues", "name", "consumers")
+    queues = [row[0].strip() for row in rows]
+    exchanges = await asyncio.to_thread(listed, "exchanges")
+    gone = stale(queues, exchanges) - consumed(rows) - made()
+    q, x = names_in(gone, queues, exchanges)
     return await drop(url, q, x)
 
 

@@ -69,11 +69,13 @@ def gateway_paths() -> dict[str, Any]:
                 "summary": "WebSocket to the notifier (also at /websockets)",
                 "tags": ["gateway"],
                 "operationId": "get_websocket",
-                "description": "Send the token as a bearer header, or as `?jwt=` from browsers.",
-                "parameters": [
-                    {"name": "jwt", "in": "query", "required": False, "schema": {"type": "string"}}
-                ],
-                "security": [{"bearer": []}],
+                "description": (
+                    "The owner's token as a bearer header, or from browsers as the subprotocol "
+                    "`hspm.bearer.<token>` beside `hspm.notifier.v1`. Platform agents connect "
+                    "without a token and prove a key in the protocol (docs/notifier-protocol.md). "
+                    "A token in the URL is refused."
+                ),
+                "security": [{}, {"bearer": []}],
                 "responses": {"101": {"description": "Switching protocols"}, "default": _PROBLEM},
             }
         },

@@ -57,9 +57,10 @@ async def handle(request: web.Request) -> web.StreamResponse:
     except InvalidToken as exc:
         return unauthorized(request, exc)
     if rule.websocket and websocket.is_upgrade(request):
-        if session is None:
-            return unauthorized(request, InvalidToken("A WebSocket needs a Marketplace token."))
-        return await websocket.proxy(request, base, request.app[keys.auth].assertion(session, rule.service))
+        # A caller without a token goes through as anonymous: platform agents prove a key
+        # inside the notifier's protocol, and the notifier refuses anyone who does not.
+        assertion = request.app[keys.auth].assertion(session, rule.service) if session is not None else None
+        return await websocket.proxy(request, base, assertion)
     return await forward(request, rule, base, session)
 
 
@@ -73,12 +74,18 @@ def accepts_json(request: web.Request) -> bool:
 
 async def authenticate(request: web.Request, rule: Rule) -> SessionPrincipal | None:
     """The caller's session, ``None`` for anonymous callers, ``InvalidToken`` otherwise."""
+    if rule.websocket and "jwt" in request.query:
+        # URLs end up in logs, histories and caches: a token there is refused, not used.
+        raise InvalidToken(
+            "A token in the URL is refused; send it in Authorization "
+            "or as the subprotocol hspm.bearer.<token>."
+        )
     authorization = request.headers.get("Authorization")
     if authorization is not None:
         token = bearer_token(authorization)
-    elif rule.websocket and request.query.get("jwt"):
-        # Browsers cannot set headers on a WebSocket, so the token may ride in the query.
-        token = request.query["jwt"]
+    elif rule.websocket and (offered := websocket.offered_token(request)) is not None:
+        # Browsers cannot set headers on a WebSocket: the token rides as a subprotocol.
+        token = offered
     else:
         return None
     auth = request.app[keys.auth]

@@ -33,15 +33,31 @@ def is_upgrade(request: web.Request) -> bool:
     return request.headers.get("Upgrade", "").lower() == "websocket"
 
 
+# A browser's WebSocket cannot carry headers; it offers its token as the subprotocol
+# ``hspm.bearer.<token>`` beside the real one. Tokens never travel in URLs.
+BEARER_PROTOCOL = "hspm.bearer."
+
+
 def _upstream_url(request: web.Request, base: str) -> URL:
-    # The token may ride in ?jwt= for browsers; it stays at the edge like a header would.
-    query = [(k, v) for k, v in request.rel_url.query.items() if k != "jwt"]
-    return URL(base + request.rel_url.raw_path, encoded=True).with_query(query)
+    return URL(base + request.rel_url.raw_path_qs, encoded=True)
+
+
+def _offered(request: web.Request) -> list[str]:
+    value = request.headers.get("Sec-WebSocket-Protocol", "")
+    return [p.strip() for p in value.split(",") if p.strip()]
+
+
+def offered_token(request: web.Request) -> str | None:
+    """The bearer token a browser offered as a subprotocol, if any."""
+    for protocol in _offered(request):
+        if protocol.startswith(BEARER_PROTOCOL):
+            return protocol[len(BEARER_PROTOCOL) :]
+    return None
 
 
 def _protocols(request: web.Request) -> list[str]:
-    value = request.headers.get("Sec-WebSocket-Protocol", "")
-    return [p.strip() for p in value.split(",") if p.strip()]
+    """The subprotocols the notifier may choose from: the token stays at the edge."""
+    return [p for p in _offered(request) if not p.startswith(BEARER_PROTOCOL)]
 
 
 def _close_code(code: int | None) -> int:
@@ -50,7 +66,7 @@ def _close_code(code: int | None) -> int:
     return code
 
 
-async def _connect(request: web.Request, base: str, assertion: str) -> aiohttp.ClientWebSocketResponse:
+async def _connect(request: web.Request, base: str, assertion: str | None) -> aiohttp.ClientWebSocketResponse:
     headers = upstream_headers(request, assertion, drop=WEBSOCKET_DROP)
     try:
         return await request.app[keys.client].ws_connect(
@@ -81,8 +97,11 @@ async def _pump(source: AnySocket, sink: AnySocket) -> None:
                 await sink.send_bytes(message.data)
 
 
-async def proxy(request: web.Request, base: str, assertion: str) -> web.StreamResponse:
-    """Open the notifier's socket, then the client's, and relay until either closes."""
+async def proxy(request: web.Request, base: str, assertion: str | None) -> web.StreamResponse:
+    """Open the notifier's socket, then the client's, and relay until either closes.
+
+    ``assertion`` is None for an anonymous caller: the notifier then sees no principal.
+    """
     upstream = await _connect(request, base, assertion)
     client = web.WebSocketResponse(
         heartbeat=HEARTBEAT,
