@@ -15,7 +15,7 @@ from pathlib import Path
 
 import orjson
 
-from bench import catalog, gateway, licensing, table, validation
+from bench import catalog, gateway, licensing, notifier, table, validation
 from hspm.common.testing import unique
 from hspm.devstack.testing import drop_stack_state, start_stack
 
@@ -46,6 +46,8 @@ async def main(which: set[str]) -> None:
                 result = await validation.run(stack, tokens)
                 validation.report(result, _line)
                 rows += validation.rows(result)
+            if "notifier" in which:
+                rows += await notifier.run(stack)
             table.render(rows, _line)
             _line("\n" + orjson.dumps([r.__dict__ | {"ratio": r.ratio, "met": r.met} for r in rows]).decode())
             if broken := table.failed(rows):
@@ -56,7 +58,7 @@ async def main(which: set[str]) -> None:
             await drop_stack_state(stack.config)
 
 
-BENCHMARKS = ("gateway", "catalog", "validation", "licensing")
+BENCHMARKS = ("gateway", "catalog", "validation", "licensing", "notifier")
 
 if __name__ == "__main__":
     # ``python -m bench validation`` runs one; no argument runs them all.

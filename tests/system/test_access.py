@@ -90,7 +90,7 @@ class TestRoleChangesTakeEffect:
 
 class TestServicesNotYetDeployed:
     async def test_their_routes_say_not_available(self, stack: Stack) -> None:
-        url = f"{stack.config.gateway_url}/platforms"
+        url = f"{stack.config.gateway_url}/ui"
         async with aiohttp.ClientSession() as http, http.get(url) as resp:
             assert resp.status == 503
-            assert "notifier service is not available" in (await resp.json(content_type=None))["detail"]
+            assert "web service is not available" in (await resp.json(content_type=None))["detail"]

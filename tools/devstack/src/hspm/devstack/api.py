@@ -77,7 +77,7 @@ class GatewayApi:
     async def get(self, path: str, persona: str | None) -> Any:
         return await self.ok("GET", path, persona)
 
-    async def each(self, path: str, persona: str) -> AsyncGenerator[dict[str, Any], None]:
+    async def each(self, path: str, persona: str | None) -> AsyncGenerator[dict[str, Any], None]:
         """Every record of a (paged) collection, page by page."""
         page = 1
         sep = "&" if "?" in path else "?"
@@ -89,7 +89,7 @@ class GatewayApi:
                 return
             page = body["next_page"]
 
-    async def find(self, path: str, persona: str, **match: Any) -> dict[str, Any] | None:
+    async def find(self, path: str, persona: str | None, **match: Any) -> dict[str, Any] | None:
         """The first record of a (paged) collection whose fields equal ``match``."""
         async with contextlib.aclosing(self.each(path, persona)) as records:
             async for record in records:

@@ -46,7 +46,7 @@ class ServiceSpec:
 
 # Services the gateway routes to but this repository does not run yet: an empty URL
 # tells the gateway so, and it answers 503 "not available" instead of trying a port.
-NOT_YET_BUILT = ("notifier", "web")
+NOT_YET_BUILT = ("web",)
 
 # Later services join by adding a line here (and leaving NOT_YET_BUILT).
 SERVICES: tuple[ServiceSpec, ...] = (
@@ -55,6 +55,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("curation", 8083),
     ServiceSpec("validator", 8084, database=False),
     ServiceSpec("licensing", 8085),
+    ServiceSpec("notifier", 8086),
     ServiceSpec("gateway", 8080, database=False),
 )
 IDENTITY = next(s for s in SERVICES if s.name == "identity")
@@ -303,15 +304,17 @@ class Stack:
         return await seed_identity(c.gateway_url, c.state_dir, self.local_provider(), self.create_admin)
 
     async def seed_catalog(self) -> None:
-        """Seed the demo catalog, then demo licensing, through the gateway (after ``seed``:
-        it uses the tokens)."""
+        """Seed the demo catalog, then demo licensing, then the demo platform, through the
+        gateway (after ``seed``: it uses the tokens)."""
         from hspm.devstack.seed_catalog import seed_catalog
         from hspm.devstack.seed_licensing import seed_licensing
+        from hspm.devstack.seed_notifier import seed_notifier
 
         c = self.config
         tokens = c.state_dir / "dev-tokens.json"
         products = await seed_catalog(c.gateway_url, tokens, c.registry_host)
         await seed_licensing(c.gateway_url, tokens, products)
+        await seed_notifier(c.gateway_url, tokens, products)
 
     async def terminate(self, name: str) -> int | None:
         """Stop one process as ``docker stop`` does: SIGTERM, then SIGKILL after the grace period.

@@ -1,0 +1,97 @@
+"""The agent client: backoff, de-duplication across reconnects, holes, and its handshake
+(the subprotocol it offers and insists on) against a stand-in server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from uuid import uuid4
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from hspm.client.agent import SUBPROTOCOL, Agent, AgentRefused, Backoff, Item
+
+
+def test_backoff_is_jittered_capped_and_resets() -> None:
+    backoff = Backoff(base=0.5, cap=4.0, rng=random.Random(1))
+    delays = [backoff.next_delay() for _ in range(10)]
+    assert all(0 <= d <= 4.0 for d in delays) and len(set(delays)) == 10
+    assert delays[0] <= 0.5
+    backoff.reset()
+    assert backoff.next_delay() <= 0.5
+
+
+def agent(**kw) -> Agent:
+    return Agent(["ws://x/websocket"], uuid4(), uuid4(), ed25519.Ed25519PrivateKey.generate(), **kw)
+
+
+def test_events_at_or_before_the_position_are_not_yielded_again() -> None:
+    a = agent(epoch="e", seq=5)
+    assert a._item({"type": "event", "epoch": "e", "seq": 5}) is None
+    assert a._item({"type": "event", "epoch": "e", "seq": 6}).seq == 6
+    assert a._item({"type": "heartbeat", "epoch": "e", "seq": 9}) is None
+    assert a._item({"type": "resync", "epoch": "f", "seq": 2, "instances": []}).kind == "resync"
+
+
+def test_a_hole_in_the_sequence_reconnects_rather_than_skipping() -> None:
+    with pytest.raises(ConnectionError):
+        agent(epoch="e", seq=5)._item({"type": "event", "epoch": "e", "seq": 7})
+
+
+# --- the handshake, against a stand-in server ---------------------------------------------
+
+
+def stand_in(protocols: tuple[str, ...]) -> web.Application:
+    """Enough of the notifier's handshake to reach the first item: challenge, welcome, resync."""
+
+    async def socket(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(protocols=protocols)
+        await ws.prepare(request)
+        request.app[offered].append(
+            (request.headers.get("Sec-WebSocket-Protocol"), request.headers.get("Authorization"))
+        )
+        async for message in ws:
+            frame = json.loads(message.data)
+            if frame["type"] == "hello":
+                await ws.send_json({"type": "challenge", "nonce": "n0nce"})
+            elif frame["type"] == "authenticate":
+                await ws.send_json({"type": "welcome", "protocol": 1})
+            elif frame["type"] == "subscribe":
+                await ws.send_json({"type": "resync", "epoch": "e", "seq": 0, "instances": []})
+        return ws
+
+    app = web.Application()
+    app[offered] = []
+    app.router.add_get("/websocket", socket)
+    return app
+
+
+offered = web.AppKey("offered", list)
+
+
+async def first_item(app: web.Application) -> Item:
+    async with TestServer(app) as server:
+        a = Agent(
+            [str(server.make_url("/websocket"))], uuid4(), uuid4(), ed25519.Ed25519PrivateKey.generate()
+        )
+        items = a.items()
+        try:
+            return await asyncio.wait_for(anext(items), 10)
+        finally:
+            await items.aclose()
+
+
+async def test_the_agent_offers_the_subprotocol_and_no_token() -> None:
+    app = stand_in((SUBPROTOCOL,))
+    item = await first_item(app)
+    assert (item.kind, item.seq) == ("resync", 0)
+    assert app[offered] == [(SUBPROTOCOL, None)]
+
+
+async def test_a_server_that_selects_no_subprotocol_is_refused() -> None:
+    with pytest.raises(AgentRefused, match="subprotocol"):
+        await first_item(stand_in(()))

@@ -1,0 +1,1 @@
+"""Instances: a published build on a platform, its desired state and what the agent reports."""

@@ -1,0 +1,1 @@
+"""Notices to platforms: build publication, entitlements, recalls (and their acknowledgements)."""

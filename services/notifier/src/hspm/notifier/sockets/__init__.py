@@ -1,0 +1,1 @@
+"""The agents' WebSocket: authentication, subscription, replay by sequence, acks, reports."""

@@ -1,0 +1,1 @@
+"""Each platform's durable ordered stream: append in the change's transaction, read by sequence."""
