@@ -868,6 +868,8 @@ def report(r: Results) -> None:
         "  (last/round: median time to a round's last delivery; CPU: ms per round, means; the "
         "server's until its acks are in)"
     )
+    for name, f in (("bare", r.bare_fan), ("notifier", r.our_fan)):
+        _line(f"  {name}, ms to each round's last delivery: " + " ".join(f"{v:.0f}" for v in f.spans_ms))
     if r.our_fan.transaction_ms:
         _line(
             f"  the producing transaction ({FANOUT:,} appends + NOTIFYs): median "

@@ -179,6 +179,7 @@ async def test_the_full_state_is_checked_periodically_at_the_position_sent(tight
                 {
                     "id": made.body["id"],
                     "build_id": str(bid),
+                    "product_id": str(made.body["product_id"]),
                     "image": made.body["image"],
                     "desired_state": "running",
                 }

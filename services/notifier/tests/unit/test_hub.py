@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any, cast
 from uuid import UUID, uuid4
 
 import pytest
@@ -44,7 +45,7 @@ class Silent(Slow):
 async def test_stop_closes_every_session_together() -> None:
     began: list[UUID] = []
     all_began = asyncio.Event()
-    hub = Hub("postgresql://unused")
+    hub = Hub("postgresql://unused", cast(Any, None), 1.0, 1.0)
     sessions = [Slow(50, began, all_began) for _ in range(50)]
     for session in sessions:
         hub.join(session)
@@ -55,7 +56,7 @@ async def test_stop_closes_every_session_together() -> None:
 
 async def test_a_silent_peer_does_not_hold_the_shutdown(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(hub_module, "STOP_CLOSE_SECONDS", 0.05)
-    hub = Hub("postgresql://unused")
+    hub = Hub("postgresql://unused", cast(Any, None), 1.0, 1.0)
     silent = Silent(1, [], asyncio.Event())
     hub.join(silent)
     await asyncio.wait_for(hub.stop(), 60)

@@ -11,6 +11,7 @@ from hspm.notifier.consumers import HANDLERS
 from hspm.notifier.keys import settings_key
 from hspm.notifier.pruning import pruning
 from hspm.notifier.routes import setup_routes
+from hspm.notifier.sockets.collector import tuned_collector
 from hspm.notifier.sockets.hub import hub_context
 
 
@@ -24,5 +25,6 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(lifecycle.consumer(HANDLERS))
     app.cleanup_ctx.append(hub_context)
     app.cleanup_ctx.append(pruning)
+    app.cleanup_ctx.append(tuned_collector)
     setup_routes(app)
     return app

@@ -79,6 +79,11 @@ async def active_key(conn: Conn, platform_id: UUID, key_id: UUID) -> Record | No
     return row
 
 
+async def active_pairs(conn: Conn, key_ids: list[UUID]) -> set[tuple[UUID, UUID]]:
+    """Which of these keys are still active, as ``(platform_id, key_id)``."""
+    return {(r["platform_id"], r["id"]) for r in await store.active_pairs(conn, key_ids)}
+
+
 def signature_valid(key: Record, platform_id: UUID, nonce: str, signature: str) -> bool:
     return ed25519.verify(
         bytes(key["public_key"]), signature, ed25519.challenge_message(str(platform_id), nonce)

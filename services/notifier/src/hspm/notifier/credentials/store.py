@@ -46,6 +46,15 @@ async def get_key(conn: Conn, key_id: UUID) -> Record | None:
     return await conn.fetchrow(f"SELECT {KEY_COLS} FROM agent_keys WHERE id = $1", key_id)
 
 
+async def active_pairs(conn: Conn, key_ids: list[UUID]) -> list[Record]:
+    return list(
+        await conn.fetch(
+            "SELECT id, platform_id FROM agent_keys WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL",
+            key_ids,
+        )
+    )
+
+
 async def revoke_key(conn: Conn, key_id: UUID) -> Record | None:
     return await conn.fetchrow(
         f"UPDATE agent_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING {KEY_COLS}",

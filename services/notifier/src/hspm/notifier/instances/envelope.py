@@ -54,6 +54,7 @@ def desired(row: Row) -> dict[str, str]:
     return {
         "id": str(row["id"]),
         "build_id": str(row["build_id"]),
+        "product_id": str(row["product_id"]),
         "image": str(row["image"]),
         "desired_state": str(row["desired_state"]),
     }

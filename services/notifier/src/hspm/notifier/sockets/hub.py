@@ -5,6 +5,12 @@ platform's stream NOTIFYs ``s:<platform_id>`` (delivered only when it commits); 
 wakes that platform's sessions here, which then read the table by sequence. A NOTIFY
 carries no data, so a lost one only delays delivery until the session's next poll.
 ``k:<key_id>`` (a key revoked) and ``p:<platform_id>`` (a platform deleted) close sockets.
+
+The hub also does for all its sessions at once what each would otherwise ask the database
+on its own: their reads and acknowledgements (``batch``), the periodic look at every
+stream's head behind the heartbeats (a NOTIFY lost is caught there), and the periodic
+check that every agent's key is still active. An idle replica with ten thousand sockets
+runs a few statements per interval, not ten thousand.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import asyncio
 import contextlib
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 import asyncpg
@@ -21,9 +27,11 @@ import structlog
 from aiohttp import web
 
 from hspm.common.lifecycle import pool_key
-from hspm.common.web import state_key
-from hspm.notifier.sockets import protocol
-from hspm.notifier.stream.service import CHANNEL
+from hspm.notifier.keys import settings_key
+from hspm.notifier.sockets import protocol, service
+from hspm.notifier.sockets.batch import Batch, Latest
+from hspm.notifier.stream.resume import Head
+from hspm.notifier.stream.service import CHANNEL, Record
 
 log = structlog.get_logger(__name__)
 RECONNECT_SECONDS = 1.0
@@ -31,6 +39,14 @@ RECONNECT_SECONDS = 1.0
 # by one, each waiting for its peer's close frame, thousands of sockets would outlast the
 # 10 s a stopping service has.
 STOP_CLOSE_SECONDS = 3.0
+# The periodic tick visits its platforms in this many slices, yielding the loop after
+# every TICK_YIELD of them.
+TICK_SLICES = 20
+TICK_YIELD = 200
+# A fan-out reads for at most FAN_CHUNK sessions per query, FAN_PAGE events each (a
+# session with more waiting is woken to page through them itself).
+FAN_CHUNK = 1000
+FAN_PAGE = 16
 
 
 class Listener(Protocol):
@@ -41,17 +57,41 @@ class Listener(Protocol):
 
     def wake(self) -> None: ...
 
+    def tick(self, head: Head | None) -> None: ...
+
+    def waiting_at(self) -> int | None: ...
+
+    def deliver(self, after: int, head: Head | None, rows: list[Record]) -> None: ...
+
+    def recheck(self) -> None: ...
+
     async def close(self, code: int, reason: str) -> None: ...
 
 
 class Hub:
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, pool: asyncpg.Pool, tick_seconds: float, check_seconds: float) -> None:
         self.dsn = dsn
+        self.tick_seconds, self.check_seconds = tick_seconds, check_seconds
         self.by_platform: defaultdict[UUID, set[Listener]] = defaultdict(set)
         self.by_key: defaultdict[UUID, set[Listener]] = defaultdict(set)
         self.listening = asyncio.Event()
         self._stopping = asyncio.Event()
         self._closing: set[asyncio.Task[None]] = set()
+        self.reads: Batch[tuple[UUID, int, int], tuple[Head | None, list[Record]]] = Batch(
+            pool, service.read_many, concurrency=2
+        )
+        self.acks = Latest(pool, service.acknowledge_many)
+        self._pool = pool
+        # Platforms whose NOTIFY came in this turn of the loop, fanned out together.
+        self._dirty: set[UUID] = set()
+        self._fanning: set[asyncio.Task[None]] = set()
+
+    async def read(self, platform_id: UUID, after: int, limit: int) -> tuple[Head | None, list[Record]]:
+        """The stream's position and up to ``limit`` events after ``after``."""
+        return await self.reads((platform_id, after, limit))
+
+    def ack(self, platform_id: UUID, seq: int) -> None:
+        self.acks.record(platform_id, seq)
 
     def join(self, session: Listener) -> None:
         if session.platform_id is not None:
@@ -77,14 +117,57 @@ class Hub:
         except ValueError:
             return
         if kind == "s":
-            for session in list(self.by_platform.get(target, ())):
-                session.wake()
+            if target in self.by_platform:
+                if not self._dirty:
+                    asyncio.get_running_loop().call_soon(self._fan_out)
+                self._dirty.add(target)
         elif kind == "k":
             for session in list(self.by_key.get(target, ())):
                 self._close(session, protocol.CLOSE_FORBIDDEN, "key revoked")
         elif kind == "p":
             for session in list(self.by_platform.get(target, ())):
                 self._close(session, protocol.CLOSE_GONE, "platform deleted")
+
+    def _fan_out(self) -> None:
+        """The sessions of every platform woken in this turn: those idle at the head of
+        what they were sent get the new events straight from one query for all of them;
+        any other (busy, behind, at its window) is woken to read for itself."""
+        dirty, self._dirty = self._dirty, set()
+        idle: list[tuple[Listener, int]] = []
+        for platform_id in dirty:
+            for session in self.by_platform.get(platform_id, ()):
+                at = session.waiting_at()
+                if at is None:
+                    session.wake()
+                else:
+                    idle.append((session, at))
+        for start in range(0, len(idle), FAN_CHUNK):
+            task = asyncio.ensure_future(self._deliver(idle[start : start + FAN_CHUNK]))
+            self._fanning.add(task)
+            task.add_done_callback(self._fanning.discard)
+
+    async def _deliver(self, sessions: list[tuple[Listener, int]]) -> None:
+        requests = []
+        for session, at in sessions:
+            assert session.platform_id is not None
+            requests.append((session.platform_id, at, FAN_PAGE))
+        try:
+            async with self._pool.acquire() as conn:
+                answers = await service.read_many(conn, requests)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("notifier.fan_out_failed", error=str(exc), sessions=len(sessions))
+            for session, _ in sessions:
+                session.wake()  # each reads for itself, retrying as it does
+            return
+        for (session, at), (head, rows) in zip(sessions, answers, strict=True):
+            session.deliver(at, head, rows)
+
+    async def drain(self) -> None:
+        """Finish the reads and fan-outs in flight, write the acknowledgements pending."""
+        await self.reads.drain()
+        if self._fanning:
+            await asyncio.gather(*self._fanning, return_exceptions=True)
+        await self.acks.drain()
 
     def _close(self, session: Listener, code: int, reason: str) -> None:
         # Held until done: a task nobody references may be collected mid-close.
@@ -96,6 +179,58 @@ class Hub:
         # After a gap in listening, NOTIFYs may have been missed: every session re-reads.
         for session in self.sessions():
             session.wake()
+
+    async def ticking(self) -> None:
+        """Every ``tick_seconds``: every platform's head, read once for all its sessions, so
+        they send heartbeats and catch up on anything a lost NOTIFY did not wake them for.
+
+        The platforms are visited a slice at a time, spread over the interval, a few hundred
+        sessions per loop turn: ten thousand heartbeats at one instant would hold up an
+        event being fanned out at that instant by the whole burst."""
+        turn = 0
+        while not self._stopping.is_set():
+            await self._pause(self.tick_seconds / TICK_SLICES)
+            ids = [p for p in self.by_platform if hash(p) % TICK_SLICES == turn]
+            turn = (turn + 1) % TICK_SLICES
+            heads = await self._guarded(service.heads, ids) if ids else None
+            if heads is None:
+                continue
+            for n, platform_id in enumerate(ids):
+                for session in list(self.by_platform.get(platform_id, ())):
+                    session.tick(heads.get(platform_id))
+                if n % TICK_YIELD == TICK_YIELD - 1:
+                    await asyncio.sleep(0)
+
+    async def checking(self) -> None:
+        """Every ``check_seconds``: are the keys of every connected agent still active? One
+        query for all; a session whose key is not looks closer itself (revoked, or its
+        platform deleted) and closes. The NOTIFYs close most such sockets sooner."""
+        while not self._stopping.is_set():
+            await self._pause(self.check_seconds)
+            keys = list(self.by_key)
+            if not keys:
+                continue
+            active = await self._guarded(service.active_keys, keys)
+            if active is None:
+                continue
+            for key_id in keys:
+                for session in list(self.by_key.get(key_id, ())):
+                    if (session.platform_id, key_id) not in active:
+                        session.recheck()
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    async def _guarded(self, query: Any, ids: list[UUID]) -> Any:
+        """A periodic query's answer, or None when the database cannot answer now (the
+        next round asks again)."""
+        try:
+            async with self._pool.acquire() as conn:
+                return await query(conn, ids)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("notifier.periodic_query_failed", error=str(exc))
+            return None
 
     async def run(self) -> None:
         """Keep one LISTEN connection open; reconnect (and wake everyone) when it drops."""
@@ -140,9 +275,18 @@ hub_key = web.AppKey("notifier_hub", Hub)
 async def hub_context(app: web.Application) -> AsyncIterator[None]:
     """The hub as a background task, after the database (its pool must exist first)."""
     assert pool_key in app  # the LISTEN connection is separate, but the schema must exist
-    hub = Hub(app[state_key].settings.database_url)
+    settings = app[settings_key]
+    beat = settings.ws_heartbeat_seconds
+    if settings.ws_state_seconds:
+        beat = min(beat, settings.ws_state_seconds)
+    # Half the interval: a session idle for a heartbeat hears one within 1.5 of them.
+    hub = Hub(settings.database_url, app[pool_key], max(beat / 2, 0.05), settings.ws_key_check_seconds)
     app[hub_key] = hub
-    task = asyncio.create_task(hub.run(), name="notifier-hub")
+    tasks = [
+        asyncio.create_task(hub.run(), name="notifier-hub"),
+        asyncio.create_task(hub.ticking(), name="notifier-hub-tick"),
+        asyncio.create_task(hub.checking(), name="notifier-hub-check"),
+    ]
 
     async def on_shutdown(_: web.Application) -> None:
         await hub.stop()
@@ -152,5 +296,8 @@ async def hub_context(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await hub.stop()
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(task, 3.0)
+        _, late = await asyncio.wait(tasks, timeout=3.0)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await hub.drain()

@@ -72,12 +72,23 @@ async def head(conn: Conn, platform_id: UUID) -> Head | None:
     return await stream.head(conn, platform_id)
 
 
-async def events_after(conn: Conn, platform_id: UUID, after: int, limit: int) -> list[Record]:
-    return await stream.events_after(conn, platform_id, after, limit)
+async def read_many(
+    conn: Conn, requests: list[tuple[UUID, int, int]]
+) -> list[tuple[Head | None, list[Record]]]:
+    return await stream.read_many(conn, requests)
 
 
-async def acknowledge(conn: Conn, platform_id: UUID, seq: int) -> None:
-    await stream.acknowledge(conn, platform_id, seq)
+async def heads(conn: Conn, platform_ids: list[UUID]) -> dict[UUID, Head]:
+    return await stream.heads(conn, platform_ids)
+
+
+async def acknowledge_many(conn: Conn, acks: list[tuple[UUID, int]]) -> list[None]:
+    await stream.acknowledge_many(conn, acks)
+    return [None] * len(acks)
+
+
+async def active_keys(conn: Conn, key_ids: list[UUID]) -> set[tuple[UUID, UUID]]:
+    return await credentials.active_pairs(conn, key_ids)
 
 
 async def full_state(conn: Conn, platform_id: UUID) -> dict[str, Any] | None:

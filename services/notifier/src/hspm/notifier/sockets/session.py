@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from typing import Any
 from uuid import UUID
 
@@ -25,7 +24,8 @@ from hspm.notifier.config import Settings
 from hspm.notifier.sockets import protocol, service
 from hspm.notifier.sockets.hub import Hub
 from hspm.notifier.sockets.protocol import ProtocolError
-from hspm.notifier.stream.resume import decide
+from hspm.notifier.sockets.standing import Standing
+from hspm.notifier.stream.resume import Head, decide
 
 log = structlog.get_logger(__name__)
 PAGE = 200
@@ -61,6 +61,8 @@ class Session:
         self._closed = False
         self._close_done = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self.standing = Standing(self)
+        self._idle = False  # the pump waits to be woken, everything sent up to ``sent``
         loop = asyncio.get_running_loop()
         self._last_out = loop.time()
         self._state_due = loop.time() + settings.ws_state_seconds
@@ -69,6 +71,10 @@ class Session:
 
     def wake(self) -> None:
         self._wake.set()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     async def close(self, code: int, reason: str, frame: dict[str, Any] | None = None) -> None:
         """Say why (one last frame, if any), then close; later calls do nothing."""
@@ -86,7 +92,7 @@ class Session:
     # --- the socket's life --------------------------------------------------------------------
 
     async def run(self) -> None:
-        self._spawn(self._write())
+        self.spawn(self._write())
         timer = asyncio.get_running_loop().call_later(
             self.settings.ws_auth_timeout_seconds, self._auth_expired
         )
@@ -109,12 +115,12 @@ class Session:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def _spawn(self, coro: Any) -> None:
+    def spawn(self, coro: Any) -> None:
         self._tasks.append(asyncio.create_task(coro))
 
     def _auth_expired(self) -> None:
         if self.state in ("new", "challenged"):
-            self._spawn(self.close(protocol.CLOSE_AUTH_TIMEOUT, "authentication timed out"))
+            self.spawn(self.close(protocol.CLOSE_AUTH_TIMEOUT, "authentication timed out"))
 
     async def _write(self) -> None:
         with contextlib.suppress(ConnectionError, RuntimeError):
@@ -128,7 +134,7 @@ class Session:
         try:
             self._outbox.put_nowait(protocol.dumps(frame))
         except asyncio.QueueFull:
-            self._spawn(self._lagging("send queue full"))
+            self.spawn(self._lagging("send queue full"))
 
     async def _lagging(self, why: str) -> None:
         frame = {"type": "resync_required", "reason": why}
@@ -190,7 +196,7 @@ class Session:
             return
         async with self.pool.acquire() as conn:
             allowed = await service.owner_may_connect(conn, self.principal, frame.platform_id)
-        if not allowed or self._assertion_expired():
+        if not allowed or self.standing.assertion_expired():
             await self._refuse("Neither a key nor the platform owner's token.")
             return
         self._authenticated(frame.platform_id, None, frame.ref)
@@ -213,7 +219,10 @@ class Session:
     def _authenticated(self, platform_id: UUID, key_id: UUID | None, ref: str | None) -> None:
         self.platform_id, self.key_id, self.state = platform_id, key_id, "authenticated"
         self.hub.join(self)
-        self._spawn(self._watch())
+        if key_id is None:
+            # An agent's key is checked by the hub for all agents at once; an owner's socket
+            # hangs on the token's user and the assertion's expiry, checked here.
+            self.spawn(self.standing.watch())
         self._reply(
             {
                 "type": "welcome",
@@ -243,7 +252,7 @@ class Session:
             self._reply({"type": "subscribed", "epoch": head.epoch, "after": resume.after, "head": head.head})
         else:
             await self._send_full_state("resync", resume.reason)
-        self._spawn(self._pump())
+        self.spawn(self._pump())
 
     async def _ack(self, frame: protocol.Ack) -> None:
         self._need_subscription()
@@ -251,11 +260,12 @@ class Session:
             raise ProtocolError("out_of_order", f"Ack {frame.seq} is outside {self.acked}..{self.sent}.")
         if frame.seq == self.acked:
             return
+        window_was_full = self.sent - self.acked >= self.settings.ws_window
         self.acked = frame.seq
         assert self.platform_id is not None
-        async with self.pool.acquire() as conn:
-            await service.acknowledge(conn, self.platform_id, frame.seq)
-        self._wake.set()
+        self.hub.ack(self.platform_id, frame.seq)
+        if window_was_full:  # the pump stopped at the window: let it go on
+            self._wake.set()
 
     async def _report(self, frame: protocol.Report) -> None:
         assert self.platform_id is not None
@@ -298,17 +308,16 @@ class Session:
         await self._outbox.put(protocol.dumps({"type": kind, "reason": reason} | state))
 
     async def _pump(self) -> None:
-        """Send what the table holds after ``sent``, as the window allows; else wait."""
+        """Send what the table holds after ``sent``, as the window allows; else wait to be
+        woken (a NOTIFY, an ack that opens the window, the hub's tick)."""
         assert self.platform_id is not None
-        loop = asyncio.get_running_loop()
-        beat = self.settings.ws_heartbeat_seconds
         while not self._closed:
             self._wake.clear()
             if self._resync_wanted:
                 self._resync_wanted = False
                 await self._send_full_state("resync", "requested")
-            async with self.pool.acquire() as conn:
-                head = await service.head(conn, self.platform_id)
+            room = self.settings.ws_window - (self.sent - self.acked)
+            head, rows = await self.hub.read(self.platform_id, self.sent, min(room, PAGE) if room > 0 else 0)
             if head is None:
                 await self.close(protocol.CLOSE_GONE, "platform deleted")
                 return
@@ -318,25 +327,62 @@ class Session:
             if head.head - self.acked > self.settings.ws_max_lag:
                 await self._lagging("too far behind")
                 return
-            room = self.settings.ws_window - (self.sent - self.acked)
-            if room > 0 and self.sent < head.head:
-                await self._send_events(min(room, PAGE))
-                continue
-            if self.sent == head.head and self.settings.ws_state_seconds and loop.time() >= self._state_due:
+            for row in rows:
+                # Blocking put: a slow socket holds the pump here, never more frames in memory.
+                await self._outbox.put(protocol.dumps(protocol.event(self.epoch, row)))
+                self.sent = int(row["seq"])
+            if rows and self.sent < head.head and self.sent - self.acked < self.settings.ws_window:
+                continue  # more than a page waiting
+            if self.sent == head.head and self._state_is_due():
                 await self._send_state()
-            if loop.time() - self._last_out >= beat:
-                self._reply({"type": "heartbeat", "epoch": head.epoch, "seq": head.head})
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), beat)
+            if not self._wake.is_set():
+                self._idle = True
+                try:
+                    await self._wake.wait()
+                finally:
+                    self._idle = False
 
-    async def _send_events(self, limit: int) -> None:
-        assert self.platform_id is not None
-        async with self.pool.acquire() as conn:
-            rows = await service.events_after(conn, self.platform_id, self.sent, limit)
+    def _state_is_due(self) -> bool:
+        return bool(self.settings.ws_state_seconds) and asyncio.get_running_loop().time() >= self._state_due
+
+    def waiting_at(self) -> int | None:
+        """The position the pump stands at, if it is idle there and the window has room:
+        the hub may then hand new events straight to ``deliver``."""
+        if self._idle and not self._closed and self.sent - self.acked < self.settings.ws_window:
+            return self.sent
+        return None
+
+    def deliver(self, after: int, head: Head | None, rows: list[Any]) -> None:
+        """Events the hub read for this session from ``after``: sent here when nothing
+        moved meanwhile and they fit; anything else wakes the pump, which reads again."""
+        room = min(
+            self.settings.ws_window - (self.sent - self.acked), self._outbox.maxsize - self._outbox.qsize()
+        )
+        if (
+            head is None
+            or len(rows) > room
+            or not (self._idle and not self._closed and not self._resync_wanted and self.sent == after)
+            or head.epoch != self.epoch
+            or self.sent < head.floor - 1
+            or head.head - self.acked > self.settings.ws_max_lag
+        ):
+            self._wake.set()  # anything unusual: the pump reads again and decides
+            return
         for row in rows:
-            # Blocking put: a slow socket holds the pump here, never more frames in memory.
-            await self._outbox.put(protocol.dumps(protocol.event(self.epoch, row)))
+            self._outbox.put_nowait(protocol.dumps(protocol.event(self.epoch, row)))
             self.sent = int(row["seq"])
+        if self.sent != head.head or self._state_is_due():
+            self._wake.set()
+
+    def tick(self, head: Head | None) -> None:
+        """The hub's periodic look at the stream: catch up, check the state, or say we live."""
+        if self.state != "subscribed" or self._closed:
+            return
+        if head is None or head.epoch != self.epoch or head.head != self.sent or self._state_is_due():
+            self._wake.set()
+        idle = asyncio.get_running_loop().time() - self._last_out
+        if head is not None and idle >= self.settings.ws_heartbeat_seconds:
+            self._reply({"type": "heartbeat", "epoch": head.epoch, "seq": head.head})
 
     async def _send_state(self) -> None:
         """The periodic check: the desired state at exactly the position last sent."""
@@ -345,28 +391,6 @@ class Session:
         if state is not None and state["seq"] == self.sent and state["epoch"] == self.epoch:
             await self._outbox.put(protocol.dumps({"type": "state"} | state))
 
-    def _assertion_expired(self) -> bool:
-        return self.principal_expires is not None and time.time() >= self.principal_expires
-
-    def _next_check(self) -> float:
-        """The periodic check's interval, cut short by the assertion's expiry on an owner's socket."""
-        delay = self.settings.ws_key_check_seconds
-        if self.key_id is None and self.principal_expires is not None:
-            delay = min(delay, max(0.0, self.principal_expires - time.time()))
-        return delay
-
-    async def _watch(self) -> None:
-        """Re-check what the socket was let in on: a key revoked, the platform deleted or no
-        longer the token's user's, the assertion expired. The hub's wake-ups close most such
-        sockets at once; this ends the rest (a NOTIFY lost, changes nobody announces)."""
-        assert self.platform_id is not None
-        while not self._closed:
-            await asyncio.sleep(self._next_check())
-            if self.key_id is None and self._assertion_expired():
-                await self.close(protocol.CLOSE_EXPIRED, "authorization expired")
-                return
-            async with self.pool.acquire() as conn:
-                verdict = await service.standing(conn, self.platform_id, self.key_id, self.principal)
-            if verdict is not None:
-                await self.close(*verdict)
-                return
+    def recheck(self) -> None:
+        """The hub found this socket's key inactive: see why, and close."""
+        self.standing.recheck()

@@ -36,17 +36,38 @@ async def append(
 
 async def head(conn: Conn, platform_id: UUID) -> Head | None:
     row = await store.position(conn, platform_id)
-    if row is None:
-        return None
+    return None if row is None else _head(row)
+
+
+def _head(row: Record) -> Head:
     return Head(epoch=row["epoch"], head=int(row["head"]), floor=int(row["floor_seq"]))
 
 
-async def events_after(conn: Conn, platform_id: UUID, after: int, limit: int) -> list[Record]:
-    return await store.events_after(conn, platform_id, after, limit)
+async def read_many(
+    conn: Conn, requests: list[tuple[UUID, int, int]]
+) -> list[tuple[Head | None, list[Record]]]:
+    """For each ``(platform_id, after, limit)``: the stream's position (None: the platform
+    is gone) and up to ``limit`` events after ``after``, all from one snapshot."""
+    ids = [r[0] for r in requests]
+    rows = await store.read_many(conn, ids, [r[1] for r in requests], [r[2] for r in requests])
+    answers: list[tuple[Head | None, list[Record]]] = [(None, []) for _ in requests]
+    for row in rows:
+        at = int(row["i"]) - 1
+        head, events = answers[at]
+        if head is None:
+            head = _head(row)
+        if row["seq"] is not None:
+            events.append(row)
+        answers[at] = (head, events)
+    return answers
 
 
-async def acknowledge(conn: Conn, platform_id: UUID, seq: int) -> None:
-    await store.record_ack(conn, platform_id, seq)
+async def heads(conn: Conn, platform_ids: list[UUID]) -> dict[UUID, Head]:
+    return {r["platform_id"]: _head(r) for r in await store.positions(conn, platform_ids)}
+
+
+async def acknowledge_many(conn: Conn, acks: list[tuple[UUID, int]]) -> None:
+    await store.record_acks(conn, [a[0] for a in acks], [a[1] for a in acks])
 
 
 async def prune(conn: Conn, retention_seconds: float, max_events: int) -> list[UUID]:

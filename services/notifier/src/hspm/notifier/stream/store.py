@@ -64,20 +64,55 @@ async def position(conn: Conn, platform_id: UUID) -> Record | None:
     )
 
 
-async def events_after(conn: Conn, platform_id: UUID, after: int, limit: int) -> list[Record]:
-    rows = await conn.fetch(
-        "SELECT seq, resource_type, event_type, message, model, created_at FROM stream_events "
-        "WHERE platform_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-        platform_id,
-        after,
-        limit,
+# One statement for many sessions' reads (see ``sockets.batch``): each asks for its
+# platform's position and the events after its own; one snapshot answers both, so a
+# session never sees events past the head it is told.
+_READ_MANY = """
+SELECT w.i, s.epoch, s.next_seq - 1 AS head, s.floor_seq,
+       e.seq, e.resource_type, e.event_type, e.message, e.model, e.created_at
+FROM unnest($1::uuid[], $2::bigint[], $3::int[]) WITH ORDINALITY AS w(platform_id, after, lim, i)
+JOIN streams s ON s.platform_id = w.platform_id
+LEFT JOIN LATERAL (
+    SELECT seq, resource_type, event_type, message, model, created_at FROM stream_events
+    WHERE platform_id = w.platform_id AND seq > w.after ORDER BY seq LIMIT w.lim
+) e ON true
+ORDER BY w.i, e.seq
+"""
+
+
+async def read_many(
+    conn: Conn, platform_ids: list[UUID], afters: list[int], limits: list[int]
+) -> list[Record]:
+    """Rows of ``(i, epoch, head, floor_seq, seq, ...)`` for request ``i`` (1-based); a
+    request with no new events has one row whose ``seq`` is NULL, a deleted platform none.
+
+    Prepared afresh each time, never from the connection's statement cache: a plan cached
+    while ``stream_events`` was nearly empty scans the whole table once per platform
+    (measured: 0.8 s for 1,000 platforms after 25,000 events, 5 ms planned afresh). The
+    extra parse is one round trip for a whole burst of sessions."""
+    statement = await conn.prepare(_READ_MANY)
+    return list(await statement.fetch(platform_ids, afters, limits))
+
+
+async def positions(conn: Conn, platform_ids: list[UUID]) -> list[Record]:
+    return list(
+        await conn.fetch(
+            "SELECT platform_id, epoch, next_seq - 1 AS head, floor_seq FROM streams "
+            "WHERE platform_id = ANY($1::uuid[])",
+            platform_ids,
+        )
     )
-    return list(rows)
 
 
-async def record_ack(conn: Conn, platform_id: UUID, seq: int) -> None:
+async def record_acks(conn: Conn, platform_ids: list[UUID], seqs: list[int]) -> None:
+    """Many sessions' acknowledgements in one statement (the highest per platform wins)."""
     await conn.execute(
-        "UPDATE streams SET acked_seq = greatest(acked_seq, $2) WHERE platform_id = $1", platform_id, seq
+        "UPDATE streams s SET acked_seq = greatest(s.acked_seq, a.seq) "
+        "FROM (SELECT platform_id, max(seq) AS seq FROM unnest($1::uuid[], $2::bigint[]) "
+        "      AS t(platform_id, seq) GROUP BY platform_id) a "
+        "WHERE s.platform_id = a.platform_id",
+        platform_ids,
+        seqs,
     )
 
 
