@@ -91,9 +91,17 @@ class TestEnvironment:
         _, errors = resolve(declared, {"MODE": "x", "BAD": "y"})
         assert any("URL is required" in e for e in errors)
         assert any("lower_case" in e and "A-Z" in e for e in errors)
-        assert any("does not compile" in e for e in errors)
+        assert any("is not a valid RE2 regular expression" in e for e in errors)
         _, mismatch = resolve(self.DECLARED, {"URL": "ftp://nope"})
         assert mismatch == ["URL: the value does not match the pattern https?://.+"]
+
+    def test_a_backtracking_pattern_runs_in_linear_time_or_is_refused(self) -> None:
+        """Patterns run in RE2, as the catalog runs them: ``(a+)+$`` on a long non-match
+        would take Python's ``re`` minutes; a backreference is refused, not run."""
+        declared = [{"key": "EVIL", "pattern": "(a+)+$"}, {"key": "BACK", "pattern": "(a)\\1"}]
+        _, errors = resolve(declared, {"EVIL": "a" * 5000 + "!", "BACK": "aa"})
+        assert errors[0] == "EVIL: the value does not match the pattern (a+)+$"
+        assert "BACK: the build's pattern is not a valid RE2 regular expression" in errors[1]
 
     def test_a_task_with_an_unmet_requirement_cannot_run(self) -> None:
         doc = document({"label": "web", "environment": self.DECLARED})

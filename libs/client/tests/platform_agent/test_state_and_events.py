@@ -70,9 +70,22 @@ def test_a_full_state_replaces_the_desired_one_and_a_matching_checksum_changes_n
     state = State(tmp_path / "agent.db")
     state.put_instance(instance())
     state.put_document("b-2", "p-1", {})
-    entries = [{"id": "i-2", "build_id": "b-2", "image": IMAGE, "desired_state": "running"}]
+    entries = [
+        {"id": "i-2", "build_id": "b-2", "product_id": "p-1", "image": IMAGE, "desired_state": "running"}
+    ]
     work = events.record_full_state(state, {"type": "resync", "instances": entries})
     assert work.everything and list(state.instances()) == ["i-2"]
     assert state.instances()["i-2"]["build"]["product"]["id"] == "p-1"  # known from the kept document
     same = {"type": "state", "instances": entries, "checksum": checksum(entries)}
     assert not events.record_full_state(state, same).everything
+
+
+def test_a_first_resync_names_the_product_of_an_instance_never_seen(tmp_path: Path) -> None:
+    """An agent started after its instances were made learns their products from the resync
+    alone, so it can fetch their build documents and deploy them at once."""
+    state = State(tmp_path / "agent.db")
+    entries = [
+        {"id": "i-9", "build_id": "b-9", "product_id": "p-9", "image": IMAGE, "desired_state": "running"}
+    ]
+    events.record_full_state(state, {"type": "resync", "instances": entries})
+    assert state.instances()["i-9"]["build"]["product"]["id"] == "p-9"

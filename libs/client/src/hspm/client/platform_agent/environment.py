@@ -1,6 +1,7 @@
 """A task's environment from the platform's values, checked as the build declares it.
 
-Only declared variables are set (a product gets nothing it did not ask for). Each takes
+Of the platform's values, only declared variables are set (a licensed product also gets
+the ``HSPM_*`` claim variables, see ``licenses``). Each takes
 the platform's value, else its ``default``; a ``required`` one with neither, a value its
 ``pattern`` does not match in full, or a key outside ``^[A-Z0-9_]+$`` (spec 8.3) is an
 error, and every error is reported at once so a platform team fixes them in one pass.
@@ -12,11 +13,12 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hspm.client import patterns
+
 KEY = re.compile(r"[A-Z0-9_]+")
-# Patterns come from approved builds and values from the platform team; both are bounded
-# so a pathological pair costs little (the marketplace accepts RE2-compatible patterns).
+# Patterns come from approved builds and values from the platform team: values are
+# bounded, and patterns run in RE2 (linear in the value), as the catalog runs them.
 MAX_VALUE = 8192
-MAX_PATTERN = 1000
 
 
 def resolve(
@@ -50,12 +52,8 @@ def check(key: str, value: str, pattern: Any) -> str | None:
     if not pattern:
         return None
     text = str(pattern)
-    if len(text) > MAX_PATTERN:
-        return f"{key}: the pattern is longer than {MAX_PATTERN} characters"
-    try:
-        compiled = re.compile(text)
-    except re.error as exc:
-        return f"{key}: the build's pattern does not compile ({exc})"
-    if compiled.fullmatch(value) is None:
+    if problem := patterns.pattern_problem(text):
+        return f"{key}: the build's pattern {problem}"
+    if not patterns.pattern_matches(text, value, whole=True):
         return f"{key}: the value does not match the pattern {text}"
     return None

@@ -36,6 +36,7 @@ def desired(model: Mapping[str, Any]) -> dict[str, str]:
     return {
         "id": str(model["id"]),
         "build_id": str(build.get("id")),
+        "product_id": str((build.get("product") or {}).get("id")),
         "image": str(build.get("image")),
         "desired_state": str(model.get("desired_state")),
     }
@@ -107,7 +108,9 @@ def _model_from(state: State, entry: Mapping[str, Any], before: dict[str, Any] |
     build_id = str(entry["build_id"])
     model: dict[str, Any] = dict(before) if before else {"id": str(entry["id"])}
     old_build = model.get("build") or {}
-    product_id = state.product_of(build_id) or (old_build.get("product") or {}).get("id")
+    product_id = (
+        entry.get("product_id") or state.product_of(build_id) or (old_build.get("product") or {}).get("id")
+    )
     version = old_build.get("version") if old_build.get("id") == build_id else None
     model["build"] = {
         "id": build_id,
