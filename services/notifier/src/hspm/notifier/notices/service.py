@@ -36,9 +36,8 @@ def _time(value: datetime | None) -> str | None:
 async def _tell(
     conn: Conn, platform_ids: list[UUID], resource: str, kind: str, message: str, model: dict[str, Any]
 ) -> None:
-    # Sorted ids: two transactions telling the same platforms lock their streams in one order.
-    for platform_id in sorted(platform_ids):
-        await stream.append(conn, platform_id, resource, kind, message, model)
+    if platform_ids:
+        await stream.append_many(conn, platform_ids, resource, kind, message, model)
 
 
 async def build_published(conn: Conn, event: catalog.BuildPublished) -> None:

@@ -110,23 +110,32 @@ class Hub:
         return [s for group in self.by_platform.values() for s in group]
 
     def dispatch(self, payload: str) -> None:
-        """Act on one NOTIFY payload (``s:``, ``k:`` or ``p:`` and an id)."""
+        """Act on one NOTIFY payload (``s:`` and ids, ``k:`` or ``p:`` and an id)."""
         kind, _, raw = payload.partition(":")
+        if kind == "s":  # one platform's id, or many, comma-separated
+            self._woken(raw.split(","))
+            return
         try:
             target = UUID(raw)
         except ValueError:
             return
-        if kind == "s":
-            if target in self.by_platform:
-                if not self._dirty:
-                    asyncio.get_running_loop().call_soon(self._fan_out)
-                self._dirty.add(target)
-        elif kind == "k":
+        if kind == "k":
             for session in list(self.by_key.get(target, ())):
                 self._close(session, protocol.CLOSE_FORBIDDEN, "key revoked")
         elif kind == "p":
             for session in list(self.by_platform.get(target, ())):
                 self._close(session, protocol.CLOSE_GONE, "platform deleted")
+
+    def _woken(self, ids: list[str]) -> None:
+        for raw in ids:
+            try:
+                target = UUID(raw)
+            except ValueError:
+                continue
+            if target in self.by_platform:
+                if not self._dirty:
+                    asyncio.get_running_loop().call_soon(self._fan_out)
+                self._dirty.add(target)
 
     def _fan_out(self) -> None:
         """The sessions of every platform woken in this turn: those idle at the head of

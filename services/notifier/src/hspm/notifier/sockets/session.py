@@ -329,7 +329,7 @@ class Session:
                 return
             for row in rows:
                 # Blocking put: a slow socket holds the pump here, never more frames in memory.
-                await self._outbox.put(protocol.dumps(protocol.event(self.epoch, row)))
+                await self._outbox.put(row["frame"])
                 self.sent = int(row["seq"])
             if rows and self.sent < head.head and self.sent - self.acked < self.settings.ws_window:
                 continue  # more than a page waiting
@@ -369,7 +369,7 @@ class Session:
             self._wake.set()  # anything unusual: the pump reads again and decides
             return
         for row in rows:
-            self._outbox.put_nowait(protocol.dumps(protocol.event(self.epoch, row)))
+            self._outbox.put_nowait(row["frame"])
             self.sent = int(row["seq"])
         if self.sent != head.head or self._state_is_due():
             self._wake.set()

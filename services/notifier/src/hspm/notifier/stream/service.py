@@ -39,6 +39,19 @@ async def head(conn: Conn, platform_id: UUID) -> Head | None:
     return None if row is None else _head(row)
 
 
+async def append_many(
+    conn: Conn,
+    platform_ids: list[UUID],
+    resource_type: str,
+    event_type: str,
+    message: str,
+    model: dict[str, Any],
+) -> list[UUID]:
+    """One event appended to many platforms' streams in one statement (a notice fanned
+    out), woken with a few NOTIFYs instead of one each; the platforms it went to."""
+    return await store.append_many(conn, platform_ids, resource_type, event_type, message, model)
+
+
 def _head(row: Record) -> Head:
     return Head(epoch=row["epoch"], head=int(row["head"]), floor=int(row["floor_seq"]))
 

@@ -53,6 +53,42 @@ async def append(
     return int(seq)
 
 
+# Many platforms' appends in one statement, their streams locked in id order first (two
+# transactions telling overlapping platforms cannot deadlock).
+_LOCK_MANY = (
+    "SELECT platform_id FROM streams WHERE platform_id = ANY($1::uuid[]) ORDER BY platform_id FOR UPDATE"
+)
+_APPEND_MANY = """
+WITH pos AS (
+    UPDATE streams SET next_seq = next_seq + 1 WHERE platform_id = ANY($1::uuid[])
+    RETURNING platform_id, next_seq - 1 AS seq
+)
+INSERT INTO stream_events (platform_id, seq, resource_type, event_type, message, model)
+SELECT pos.platform_id, pos.seq, $2, $3, $4, $5 FROM pos
+RETURNING platform_id
+"""
+# A NOTIFY payload is at most 8,000 bytes: ids go 200 to a wake-up.
+WAKE_IDS = 200
+
+
+async def append_many(
+    conn: Conn,
+    platform_ids: list[UUID],
+    resource_type: str,
+    event_type: str,
+    message: str,
+    model: dict[str, Any],
+) -> list[UUID]:
+    """The same event appended to each platform's stream; the platforms it went to."""
+    await conn.execute(_LOCK_MANY, platform_ids)
+    rows = await conn.fetch(_APPEND_MANY, platform_ids, resource_type, event_type, message, model)
+    done = sorted(r["platform_id"] for r in rows)
+    for start in range(0, len(done), WAKE_IDS):
+        payload = "s:" + ",".join(str(p) for p in done[start : start + WAKE_IDS])
+        await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+    return done
+
+
 async def notify(conn: Conn, payload: str) -> None:
     await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
 
@@ -67,13 +103,19 @@ async def position(conn: Conn, platform_id: UUID) -> Record | None:
 # One statement for many sessions' reads (see ``sockets.batch``): each asks for its
 # platform's position and the events after its own; one snapshot answers both, so a
 # session never sees events past the head it is told.
+# Each event comes as its frame, rendered here (``sockets.protocol.event`` is the shape):
+# the replica sends the text as it is, with no JSON decoded and encoded again per socket.
 _READ_MANY = """
-SELECT w.i, s.epoch, s.next_seq - 1 AS head, s.floor_seq,
-       e.seq, e.resource_type, e.event_type, e.message, e.model, e.created_at
+SELECT w.i, s.epoch, s.next_seq - 1 AS head, s.floor_seq, e.seq, e.frame
 FROM unnest($1::uuid[], $2::bigint[], $3::int[]) WITH ORDINALITY AS w(platform_id, after, lim, i)
 JOIN streams s ON s.platform_id = w.platform_id
 LEFT JOIN LATERAL (
-    SELECT seq, resource_type, event_type, message, model, created_at FROM stream_events
+    SELECT seq, json_build_object(
+        'type', 'event', 'epoch', s.epoch, 'seq', seq, 'resource_type', resource_type,
+        'event_type', event_type, 'message', message, 'model', model,
+        'occurred_at', to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+    )::text AS frame
+    FROM stream_events
     WHERE platform_id = w.platform_id AND seq > w.after ORDER BY seq LIMIT w.lim
 ) e ON true
 ORDER BY w.i, e.seq

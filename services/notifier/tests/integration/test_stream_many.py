@@ -1,0 +1,63 @@
+"""One notice to many platforms: one statement appends it, a few NOTIFYs wake every socket,
+and each socket receives the frame the database rendered, in the protocol's shape."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from uuid import UUID
+
+from hspm.notifier.sockets import protocol
+from hspm.notifier.stream import service as stream
+from hspm.notifier.stream import store
+
+PLATFORMS = store.WAKE_IDS + 5  # more than one wake-up's worth of ids
+
+
+async def test_a_notice_to_many_platforms_reaches_every_socket_once_in_order(notifier) -> None:
+    platforms = [await notifier.platform() for _ in range(PLATFORMS)]
+    ids = [UUID(p["id"]) for p in platforms]
+    sockets = [await notifier.subscribed(p) for p in platforms[:3] + platforms[-3:]]
+    async with notifier.pool.acquire() as conn, conn.transaction():
+        went = await stream.append_many(conn, ids, "build", "published", "m", {"build": {"id": "b"}})
+    assert went == sorted(ids)
+    for ws, first in sockets:
+        frame = await notifier.recv(ws)
+        while frame["type"] != "event" or frame["event_type"] != "published":
+            frame = await notifier.recv(ws)
+        assert frame["epoch"] == first["epoch"] and frame["model"] == {"build": {"id": "b"}}
+        assert frame["seq"] == first["seq"] + 1
+        await ws.close()
+
+
+async def test_the_rendered_frame_is_the_protocols_event(notifier) -> None:
+    platform = await notifier.platform()
+    pid = UUID(platform["id"])
+    model = {"instance": {"id": "i", "n": 1, "ok": True, "none": None, "text": 'quote " and \\ é'}}
+    async with notifier.pool.acquire() as conn, conn.transaction():
+        await stream.append(conn, pid, "instance", "created", "Made.", model)
+    async with notifier.pool.acquire() as conn:
+        ((head, rows),) = await stream.read_many(conn, [(pid, 0, 10)])
+        raw = await conn.fetchrow(
+            "SELECT seq, resource_type, event_type, message, model, created_at FROM stream_events "
+            "WHERE platform_id = $1",
+            pid,
+        )
+    assert head is not None and len(rows) == 1
+    rendered = json.loads(rows[0]["frame"])
+    expected = json.loads(protocol.dumps(protocol.event(head.epoch, raw)))
+    assert rendered == expected
+
+
+async def test_two_transactions_telling_overlapping_platforms_do_not_deadlock(notifier) -> None:
+    ids = [UUID((await notifier.platform())["id"]) for _ in range(20)]
+
+    async def tell(order: list[UUID]) -> None:
+        for _ in range(10):
+            async with notifier.pool.acquire() as conn, conn.transaction():
+                await stream.append_many(conn, order, "build", "published", "m", {})
+
+    await asyncio.gather(tell(ids), tell(list(reversed(ids))))
+    async with notifier.pool.acquire() as conn:
+        heads = await stream.heads(conn, ids)
+    assert {h.head for h in heads.values()} == {20}
