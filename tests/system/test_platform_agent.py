@@ -11,30 +11,19 @@ policy; and the instance destroyed, leaving no container behind.
 
 from __future__ import annotations
 
-import base64
 import json
 import shutil
-import signal
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 import pytest_asyncio
-from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from hspm.client.platform_agent.config import PodmanSettings
-from hspm.client.platform_agent.drivers.podman_cli import Podman
-from hspm.common.testing import unique, wait_for
-from hspm.devstack.api import GatewayApi
-from hspm.devstack.images import Sample, build, push
-from hspm.devstack.stack import Stack, free_port
+from hspm.common.testing import wait_for
+from hspm.devstack.agent_fixtures import WAIT, AgentProcess, World, make_world, register_key, sample
+from hspm.devstack.stack import Stack
 
 pytestmark = [
     pytest.mark.timeout(1200),
@@ -42,183 +31,28 @@ pytestmark = [
         not (shutil.which("podman") and shutil.which("slirp4netns")), reason="needs podman and slirp4netns"
     ),
 ]
-WAIT = 180.0  # generous bounds on conditions; never a measure of speed
 REPLICAS = 2
-START = """#!/bin/sh
-PORT="${PORT:-8080}"
-ROOT=/www
-if [ "$APP_MODE" = production ] && [ -d /www/broken ]; then ROOT=/www/broken; fi
-echo "version %s serving $ROOT on $PORT (APP_MODE=$APP_MODE, args: $*)"
-httpd -f -v -p "$PORT" -h "$ROOT" &
-child=$!
-trap 'kill $child; wait $child; exit 0' TERM INT
-wait $child
-"""
 FIGURES: dict[str, float] = {}
-
-
-def _sample(version: str, broken_in_production: bool = False) -> Sample:
-    files = {
-        "bin/start.sh": (START % version).encode(),
-        "www/index.html": f"<html>v{version}</html>\n".encode(),
-        "www/health": b"ok\n",
-    }
-    if broken_in_production:
-        files["www/broken/index.html"] = b"<html>no health here</html>\n"
-    return Sample(f"agent-{version}", files)
-
-
-@dataclass
-class World:
-    api: GatewayApi
-    stack: Stack
-    product_id: str = ""
-    builds: dict[str, str] = field(default_factory=dict)  # version -> build id
-    digests: dict[str, str] = field(default_factory=dict)  # version -> digest
-    platform_id: str = ""
-    instance_id: str = ""
-
-
-async def _submit(w: World, version: str, repository: str) -> str:
-    body = {
-        "version": version,
-        "container_registry": w.stack.config.registry_host,
-        "container_repository": repository,
-        "container_tag": version,
-    }
-    bid = (await w.api.ok("POST", f"/products/{w.product_id}/builds", "isv", body))["id"]
-    at = f"/products/{w.product_id}/builds/{bid}"
-    config = await w.api.ok("POST", f"{at}/configurations", "isv", {"name": "default", "default": True})
-    task = {
-        "name": "web",
-        "memory_maximum": 64,
-        "memory_minimum": 32,
-        "instances_minimum": REPLICAS,
-        "instances_maximum": 4,
-        "ports": [8080],
-        "options": ["--mode", "production"],
-        "environment": [{"key": "APP_MODE", "required": True, "default": "validation", "pattern": "[a-z]+"}],
-    }
-    await w.api.ok("POST", f"{at}/configurations/{config['id']}/tasks", "isv", task)
-    await w.api.ok("POST", f"{at}/submit", "isv")
-    return str(bid)
-
-
-async def _approve(w: World, bid: str) -> None:
-    async def review() -> dict[str, Any] | None:
-        found = (await w.api.ok("GET", f"/reviews?build_id={bid}", "operator"))["results"]
-        return found[0] if found and found[0]["state"] == "awaiting_review" else None
-
-    case = await wait_for(review, WAIT, 0.5)
-    decision = {"decision": "approve", "reason": "All required rules pass."}
-    await w.api.ok("POST", f"/reviews/{case['id']}/decisions", "operator", decision)
-
-    async def published() -> bool:
-        return bool((await w.api.ok("GET", f"/products/{w.product_id}/builds/{bid}", "isv"))["published_at"])
-
-    await wait_for(published, WAIT, 0.3)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def world(stack: Stack, tokens: dict[str, str]) -> AsyncIterator[World]:
     """The product with three approved builds, listed; a customer's platform with an agent key."""
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
-        w = World(GatewayApi(http, stack.config.gateway_url, dict(tokens)), stack)
-        w.product_id = (await w.api.ok("POST", "/products", "isv", {"name": unique("Agent app")}))["id"]
-        repository = f"agent/{unique('app')}"
-        versions = {"1.0.0": _sample("1.0.0"), "1.1.0": _sample("1.1.0"), "1.2.0": _sample("1.2.0", True)}
-        for version, sample in versions.items():
-            w.digests[version] = await push(http, stack.registry.url, repository, version, build(sample))
-            w.builds[version] = await _submit(w, version, repository)
-        for bid in w.builds.values():
-            await _approve(w, bid)
-        await w.api.ok("POST", f"/products/{w.product_id}/publish", "operator", {})
-        w.platform_id = (await w.api.ok("POST", "/platforms", "customer", {"name": unique("ward")}))["id"]
-        yield w
-
-
-class AgentProcess:
-    """``hspm agent run`` as a platform team runs it, with podman storage of its own."""
-
-    def __init__(self, root: Path, w: World, key: ed25519.Ed25519PrivateKey, key_id: str) -> None:
-        self.root = root
-        # podman refuses a runroot longer than 50 characters: pytest's folders can be longer.
-        self.runroot = Path(tempfile.mkdtemp(prefix="hspm-run-"))
-        self.podman = Podman(PodmanSettings(root=str(root / "storage"), runroot=str(self.runroot)))
-        self.listen = f"127.0.0.1:{free_port()}"
-        self.name = unique("agent")
-        key_file = root / "agent.key"
-        key_file.write_text(base64.b64encode(key.private_bytes_raw()).decode())
-        key_file.chmod(0o600)
-        registry = w.stack.config.registry_host
-        settings = f"""
-marketplace_url = "{w.stack.config.gateway_url}"
-platform_id = "{w.platform_id}"
-key_id = "{key_id}"
-key_file = "{key_file}"
-state_dir = "{root / "state"}"
-name = "{self.name}"
-listen = "{self.listen}"
-health_timeout_seconds = 20
-resync_seconds = 10
-[environment]
-APP_MODE = "production"
-[recall_policy]
-critical = "upgrade"
-high = "upgrade"
-[podman]
-root = "{root / "storage"}"
-runroot = "{self.runroot}"
-insecure_registries = ["{registry}"]
-"""
-        self.config = root / "agent.toml"
-        self.config.write_text(settings)
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        argv = [sys.executable, "-m", "hspm.client.cli", "agent", "run", "--config", str(self.config)]
-        with (self.root / "agent.log").open("ab") as log:
-            self.process = subprocess.Popen(argv, stdout=log, stderr=log, start_new_session=True)
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.kill()
-        self.process.wait(30)
-
-    def stop(self) -> int:
-        assert self.process is not None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(60)
-
-    async def containers(self, instance_id: str) -> list[dict[str, Any]]:
-        return await self.podman.containers(f"io.hspm.instance={instance_id}")
-
-    async def all_containers(self) -> list[dict[str, Any]]:
-        return await self.podman.containers(f"io.hspm.agent={self.name}")
-
-    def log_tail(self) -> str:
-        return (self.root / "agent.log").read_text()[-4000:]
+        versions = {"1.0.0": sample("1.0.0"), "1.1.0": sample("1.1.0"), "1.2.0": sample("1.2.0", True)}
+        yield await make_world(http, stack, tokens, versions, REPLICAS)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def agent(world: World, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[AgentProcess]:
-    key = ed25519.Ed25519PrivateKey.generate()
-    public = base64.b64encode(key.public_key().public_bytes_raw()).decode()
-    body = {"name": "ward agent", "public_key": public}
-    key_id = (await world.api.ok("POST", f"/platforms/{world.platform_id}/keys", "customer", body))["id"]
+    key, key_id = await register_key(world)
     running = AgentProcess(tmp_path_factory.mktemp("agent"), world, key, key_id)
     running.start()
     try:
         yield running
     finally:
-        if running.process is not None and running.process.poll() is None:
-            running.stop()
-        leftovers = [c["Names"][0] for c in await running.all_containers()]
-        await running.podman.remove(leftovers, 1)
         # The log stays with pytest's temporary files; the podman storage does not.
-        shutil.rmtree(running.root / "storage", ignore_errors=True)
-        shutil.rmtree(running.runroot, ignore_errors=True)
+        await running.clean_up()
         print(f"\nFIGURES {json.dumps(FIGURES)}")
 
 
