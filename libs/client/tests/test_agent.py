@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestServer
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from hspm.client.agent import SUBPROTOCOL, Agent, AgentRefused, Backoff, Item
+from hspm.common.testing import wait_for
 
 
 def test_backoff_is_jittered_capped_and_resets() -> None:
@@ -95,3 +96,29 @@ async def test_the_agent_offers_the_subprotocol_and_no_token() -> None:
 async def test_a_server_that_selects_no_subprotocol_is_refused() -> None:
     with pytest.raises(AgentRefused, match="subprotocol"):
         await first_item(stand_in(()))
+
+
+async def test_a_marketplace_it_cannot_reach_is_said_in_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    """Each failed connection is a warning naming the URL and the error, then a retry."""
+    server = TestServer(web.Application())
+    await server.start_server()
+    url = f"ws://127.0.0.1:{server.port}/websocket"
+    await server.close()  # nothing listens there any more
+    a = Agent(
+        [url], uuid4(), uuid4(), ed25519.Ed25519PrivateKey.generate(), backoff=Backoff(base=0.01, cap=0.01)
+    )
+    items = a.items()
+    caplog.set_level("WARNING", logger="hspm.client.agent")
+    step = asyncio.ensure_future(anext(items))
+
+    async def retried() -> bool:
+        return len([r for r in caplog.records if r.getMessage() == "notifier.disconnected"]) >= 2
+
+    try:
+        await wait_for(retried, timeout=30.0, interval=0.01)
+    finally:
+        step.cancel()
+        await asyncio.gather(step, return_exceptions=True)
+        await items.aclose()
+    record = next(r for r in caplog.records if r.getMessage() == "notifier.disconnected")
+    assert record.url == url and "Connect" in record.error  # type: ignore[attr-defined]

@@ -19,6 +19,7 @@ import asyncio
 import base64
 import hashlib
 import json
+import logging
 import random
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ import aiohttp
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 PROTOCOL_VERSION = 1
+log = logging.getLogger(__name__)
 SUBPROTOCOL = "hspm.notifier.v1"
 CHALLENGE_PREFIX = b"hspm-notifier-auth/1\n"
 # Close codes after which retrying with the same credentials is pointless.
@@ -142,11 +144,20 @@ class Agent:
                 try:
                     async for item in self._connection(http):
                         yield item
-                except (aiohttp.ClientError, ConnectionError, TimeoutError, OSError):
-                    pass
+                except (aiohttp.ClientError, ConnectionError, TimeoutError, OSError) as exc:
+                    lost: BaseException | None = exc
+                else:
+                    lost = None
                 self._ws = None
+                delay = self.backoff.next_delay()
+                # Said once per failure, with the URL and the error (never a key or token),
+                # so an agent that cannot reach the marketplace does not retry in silence.
+                log.warning(
+                    "notifier.disconnected",
+                    extra={"url": self.urls[self._turn], "error": repr(lost), "retry_in_s": round(delay, 2)},
+                )
                 self._turn = (self._turn + 1) % len(self.urls)
-                await asyncio.sleep(self.backoff.next_delay())
+                await asyncio.sleep(delay)
         finally:
             if own:
                 await http.close()
