@@ -58,6 +58,7 @@ class PlatformAgent:
         self.reporter = Reporter(state, self.client, self.metrics)
         self.lock = asyncio.Lock()
         self.last_pass: float | None = None
+        self.started = time.time()
 
     # -- running
 
@@ -196,13 +197,24 @@ class PlatformAgent:
     def health(self) -> dict[str, Any]:
         epoch, seq = self.state.position()
         return {
-            "ok": True,
+            "ok": passes_recent(self.last_pass, self.started, time.time(), self.config.resync_seconds),
             "connected": self.client.connected,
             "epoch": epoch,
             "seq": seq,
             "last_pass": self.last_pass,
             "driver": self.driver.name,
         }
+
+
+# The loop is taken for stuck (``/healthz`` answers 503, so the platform restarts the
+# agent) when no full pass has finished for this many resync periods: a pass waits for
+# pulls and health gates, so one slow pass is not yet a stuck loop.
+STUCK_AFTER_PERIODS = 5
+
+
+def passes_recent(last_pass: float | None, started: float, now: float, resync_seconds: float) -> bool:
+    """Has a full convergence pass finished recently enough (or the agent just started)?"""
+    return now - (last_pass if last_pass is not None else started) <= STUCK_AFTER_PERIODS * resync_seconds
 
 
 def _product(model: dict[str, Any]) -> str:
