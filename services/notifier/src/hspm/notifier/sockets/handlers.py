@@ -45,6 +45,8 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     expires = _assertion_expiry(request)
     await ws.prepare(request)
     app = request.app
-    session = Session(ws, app[pool_key], app[hub_key], settings, principal_of(request), expires)
+    session = Session(
+        ws, app[pool_key], app[hub_key], settings, principal_of(request), expires, request.transport
+    )
     await session.run()
     return ws

@@ -61,7 +61,7 @@ class Listener(Protocol):
 
     def waiting_at(self) -> int | None: ...
 
-    def deliver(self, after: int, head: Head | None, rows: list[Record]) -> None: ...
+    async def deliver(self, after: int, head: Head | None, rows: list[Record]) -> None: ...
 
     def recheck(self) -> None: ...
 
@@ -169,7 +169,7 @@ class Hub:
                 session.wake()  # each reads for itself, retrying as it does
             return
         for (session, at), (head, rows) in zip(sessions, answers, strict=True):
-            session.deliver(at, head, rows)
+            await session.deliver(at, head, rows)
 
     async def drain(self) -> None:
         """Finish the reads and fan-outs in flight, write the acknowledgements pending."""

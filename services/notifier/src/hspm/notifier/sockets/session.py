@@ -24,6 +24,7 @@ from hspm.notifier.config import Settings
 from hspm.notifier.sockets import protocol, service
 from hspm.notifier.sockets.hub import Hub
 from hspm.notifier.sockets.protocol import ProtocolError
+from hspm.notifier.sockets.sender import Sender
 from hspm.notifier.sockets.standing import Standing
 from hspm.notifier.stream.resume import Head, decide
 
@@ -42,6 +43,7 @@ class Session:
         settings: Settings,
         principal: Principal,
         principal_expires: float | None = None,
+        transport: asyncio.BaseTransport | None = None,
     ) -> None:
         self.ws, self.pool, self.hub, self.settings, self.principal = ws, pool, hub, settings, principal
         # When the gateway's assertion of ``principal`` expires (epoch seconds): a socket
@@ -55,7 +57,7 @@ class Session:
         self.epoch = ""
         self.sent = 0
         self.acked = 0
-        self._outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=settings.ws_queue_frames)
+        self.out = Sender(ws, transport, settings.ws_queue_frames)
         self._wake = asyncio.Event()
         self._resync_wanted = False
         self._closed = False
@@ -64,7 +66,6 @@ class Session:
         self.standing = Standing(self)
         self._idle = False  # the pump waits to be woken, everything sent up to ``sent``
         loop = asyncio.get_running_loop()
-        self._last_out = loop.time()
         self._state_due = loop.time() + settings.ws_state_seconds
 
     # --- the hub's side ---------------------------------------------------------------------
@@ -92,7 +93,7 @@ class Session:
     # --- the socket's life --------------------------------------------------------------------
 
     async def run(self) -> None:
-        self.spawn(self._write())
+        self.spawn(self.out.run())
         timer = asyncio.get_running_loop().call_later(
             self.settings.ws_auth_timeout_seconds, self._auth_expired
         )
@@ -122,18 +123,9 @@ class Session:
         if self.state in ("new", "challenged"):
             self.spawn(self.close(protocol.CLOSE_AUTH_TIMEOUT, "authentication timed out"))
 
-    async def _write(self) -> None:
-        with contextlib.suppress(ConnectionError, RuntimeError):
-            while not self._closed:
-                text = await self._outbox.get()
-                await self.ws.send_str(text)
-                self._last_out = asyncio.get_running_loop().time()
-
     def _reply(self, frame: dict[str, Any]) -> None:
         """A control frame; an agent that fills the queue without reading is lagging."""
-        try:
-            self._outbox.put_nowait(protocol.dumps(frame))
-        except asyncio.QueueFull:
+        if not self.out.offer(protocol.dumps(frame)):
             self.spawn(self._lagging("send queue full"))
 
     async def _lagging(self, why: str) -> None:
@@ -305,7 +297,7 @@ class Session:
             await self.close(protocol.CLOSE_GONE, "platform deleted")
             return
         self.epoch, self.sent, self.acked = state["epoch"], state["seq"], state["seq"]
-        await self._outbox.put(protocol.dumps({"type": kind, "reason": reason} | state))
+        await self.out.put(protocol.dumps({"type": kind, "reason": reason} | state))
 
     async def _pump(self) -> None:
         """Send what the table holds after ``sent``, as the window allows; else wait to be
@@ -329,7 +321,7 @@ class Session:
                 return
             for row in rows:
                 # Blocking put: a slow socket holds the pump here, never more frames in memory.
-                await self._outbox.put(row["frame"])
+                await self.out.put(row["frame"])
                 self.sent = int(row["seq"])
             if rows and self.sent < head.head and self.sent - self.acked < self.settings.ws_window:
                 continue  # more than a page waiting
@@ -352,12 +344,10 @@ class Session:
             return self.sent
         return None
 
-    def deliver(self, after: int, head: Head | None, rows: list[Any]) -> None:
+    async def deliver(self, after: int, head: Head | None, rows: list[Any]) -> None:
         """Events the hub read for this session from ``after``: sent here when nothing
         moved meanwhile and they fit; anything else wakes the pump, which reads again."""
-        room = min(
-            self.settings.ws_window - (self.sent - self.acked), self._outbox.maxsize - self._outbox.qsize()
-        )
+        room = min(self.settings.ws_window - (self.sent - self.acked), self.out.room)
         if (
             head is None
             or len(rows) > room
@@ -369,7 +359,10 @@ class Session:
             self._wake.set()  # anything unusual: the pump reads again and decides
             return
         for row in rows:
-            self._outbox.put_nowait(row["frame"])
+            try:
+                await self.out.send(row["frame"])
+            except (ConnectionError, RuntimeError):
+                return  # the socket is closing; its reader ends the session
             self.sent = int(row["seq"])
         if self.sent != head.head or self._state_is_due():
             self._wake.set()
@@ -380,7 +373,7 @@ class Session:
             return
         if head is None or head.epoch != self.epoch or head.head != self.sent or self._state_is_due():
             self._wake.set()
-        idle = asyncio.get_running_loop().time() - self._last_out
+        idle = asyncio.get_running_loop().time() - self.out.last_out
         if head is not None and idle >= self.settings.ws_heartbeat_seconds:
             self._reply({"type": "heartbeat", "epoch": head.epoch, "seq": head.head})
 
@@ -389,7 +382,7 @@ class Session:
         self._state_due = asyncio.get_running_loop().time() + self.settings.ws_state_seconds
         state = await self._full_state()
         if state is not None and state["seq"] == self.sent and state["epoch"] == self.epoch:
-            await self._outbox.put(protocol.dumps({"type": "state"} | state))
+            await self.out.put(protocol.dumps({"type": "state"} | state))
 
     def recheck(self) -> None:
         """The hub found this socket's key inactive: see why, and close."""
