@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from hspm.notifier.sockets import protocol
 from hspm.notifier.stream import service as stream
-from hspm.notifier.stream import store
 
-PLATFORMS = store.WAKE_IDS + 5  # more than one wake-up's worth of ids
+PLATFORMS = 150  # more than one wake-up's worth
 
 
 async def test_a_notice_to_many_platforms_reaches_every_socket_once_in_order(notifier) -> None:
@@ -61,3 +60,35 @@ async def test_two_transactions_telling_overlapping_platforms_do_not_deadlock(no
     async with notifier.pool.acquire() as conn:
         heads = await stream.heads(conn, ids)
     assert {h.head for h in heads.values()} == {20}
+
+
+async def test_a_carried_frame_is_the_frame_read_back(notifier) -> None:
+    """The frame a wake-up carries, its position spliced in, equals the frame read back."""
+    pid = UUID((await notifier.platform())["id"])
+    model = {"build": {"id": "b", "text": 'quote " and \\ é', "n": [1, 2.5, None, True]}}
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    listener = await notifier.db()
+    await listener.add_listener(stream.CHANNEL, lambda *args: heard.put_nowait(args[-1]))
+    async with notifier.pool.acquire() as conn, conn.transaction():
+        await stream.append_many(conn, [pid], "build", "published", "Out.", model)
+    payload = await asyncio.wait_for(heard.get(), 30)
+    assert payload.startswith("f:")
+    carried = json.loads(payload[2:])
+    ((platform, epoch, seq),) = carried["p"]
+    async with notifier.pool.acquire() as conn:
+        ((head, read),) = await stream.read_many(conn, [(pid, 0, 10)])
+    assert platform == str(pid) and head is not None and (epoch, seq) == (head.epoch, head.head)
+    assert json.loads(protocol.carried_event(epoch, seq, carried["b"])) == json.loads(read[0]["frame"])
+
+
+def test_wake_ups_stay_under_the_payload_limit_and_name_every_platform() -> None:
+    rows = [{"platform_id": uuid4(), "epoch": "0123456789abcdef", "seq": n} for n in range(1000)]
+    body = '{"type" : "event", "model" : ' + json.dumps({"x": "y" * 1500}) + "}"
+    payloads = stream.wake_payloads(body, rows)
+    assert all(len(p.encode()) < 8000 for p in payloads) and len(payloads) > 1
+    named = [e[0] for p in payloads for e in json.loads(p[2:])["p"]]
+    assert named == [str(r["platform_id"]) for r in rows]
+    big = '{"model" : "' + "z" * (stream.CARRY_BODY_BYTES + 1) + '"}'
+    plain = stream.wake_payloads(big, rows)
+    assert all(p.startswith("s:") and len(p.encode()) < 8000 for p in plain)
+    assert sum(len(p[2:].split(",")) for p in plain) == 1000

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 import asyncpg
+import orjson
 import structlog
 from aiohttp import web
 
@@ -54,6 +55,7 @@ class Listener(Protocol):
 
     platform_id: UUID | None
     key_id: UUID | None
+    epoch: str
 
     def wake(self) -> None: ...
 
@@ -62,6 +64,8 @@ class Listener(Protocol):
     def waiting_at(self) -> int | None: ...
 
     async def deliver(self, after: int, head: Head | None, rows: list[Record]) -> None: ...
+
+    async def take(self, seq: int, frame: str) -> None: ...
 
     def recheck(self) -> None: ...
 
@@ -115,6 +119,9 @@ class Hub:
         if kind == "s":  # one platform's id, or many, comma-separated
             self._woken(raw.split(","))
             return
+        if kind == "f":  # an event's frame and the platforms it was appended to
+            self._carried(raw)
+            return
         try:
             target = UUID(raw)
         except ValueError:
@@ -136,6 +143,36 @@ class Hub:
                 if not self._dirty:
                     asyncio.get_running_loop().call_soon(self._fan_out)
                 self._dirty.add(target)
+
+    def _carried(self, raw: str) -> None:
+        """A wake-up carrying the frame: the sockets idle just before its position take it
+        as it is; any other socket of those platforms reads as after a plain wake-up."""
+        try:
+            carried = orjson.loads(raw)
+            body, entries = str(carried["b"]), carried["p"]
+            targets = [(UUID(p), str(epoch), int(seq)) for p, epoch, seq in entries]
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            log.warning("notifier.bad_wake_up")
+            return
+        ready: list[tuple[Listener, int, str]] = []
+        for platform_id, epoch, seq in targets:
+            sessions = self.by_platform.get(platform_id)
+            if not sessions:
+                continue
+            frame = protocol.carried_event(epoch, seq, body)
+            for session in sessions:
+                if session.waiting_at() == seq - 1 and session.epoch == epoch:
+                    ready.append((session, seq, frame))
+                else:
+                    self._woken([str(platform_id)])
+        if ready:
+            task = asyncio.ensure_future(self._hand(ready))
+            self._fanning.add(task)
+            task.add_done_callback(self._fanning.discard)
+
+    async def _hand(self, ready: list[tuple[Listener, int, str]]) -> None:
+        for session, seq, frame in ready:
+            await session.take(seq, frame)
 
     def _fan_out(self) -> None:
         """The sessions of every platform woken in this turn: those idle at the head of

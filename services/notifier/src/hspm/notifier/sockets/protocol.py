@@ -127,6 +127,12 @@ def parse(text: str | bytes, max_bytes: int) -> Any:
         raise ProtocolError("invalid", f"{where}: {first['msg']}") from exc
 
 
+def carried_event(epoch: str, seq: int, body: str) -> str:
+    """An event frame from the body a wake-up carried (the frame but its position, a JSON
+    object rendered by the database): its position spliced in, nothing decoded."""
+    return '{"epoch":' + orjson.dumps(epoch).decode() + ',"seq":' + str(seq) + "," + body[1:]
+
+
 def dumps(frame: dict[str, Any]) -> str:
     return orjson.dumps(frame, default=str, option=orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC).decode()
 

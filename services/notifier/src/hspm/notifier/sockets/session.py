@@ -276,12 +276,8 @@ class Session:
                 row = await service.acknowledge_recall(conn, self.platform_id, frame.recall_id)
         except DomainError as exc:
             raise ProtocolError(_ERROR_CODES.get(exc.status, "invalid"), exc.detail) from exc
-        ack = {
-            "type": "recall_acked",
-            "recall_id": frame.recall_id,
-            "acknowledged_at": row["acknowledged_at"],
-        }
-        self._reply(ack | {"ref": frame.ref})
+        acked = {"recall_id": frame.recall_id, "acknowledged_at": row["acknowledged_at"], "ref": frame.ref}
+        self._reply({"type": "recall_acked"} | acked)
 
     # --- frames out ---------------------------------------------------------------------------
 
@@ -365,6 +361,21 @@ class Session:
                 return  # the socket is closing; its reader ends the session
             self.sent = int(row["seq"])
         if self.sent != head.head or self._state_is_due():
+            self._wake.set()
+
+    async def take(self, seq: int, frame: str) -> None:
+        """The event at ``seq``, carried by its wake-up: sent if it is the next one and the
+        window has room; else the pump reads (the table stays the record)."""
+        in_window = seq - self.acked <= self.settings.ws_window and self.out.room > 0
+        if not (self._idle and self.sent == seq - 1 and in_window):
+            self._wake.set()
+            return
+        self.sent = seq
+        try:
+            await self.out.send(frame)
+        except (ConnectionError, RuntimeError):
+            return  # the socket is closing; its reader ends the session
+        if self._state_is_due():
             self._wake.set()
 
     def tick(self, head: Head | None) -> None:

@@ -11,12 +11,20 @@ import secrets
 from typing import Any
 from uuid import UUID
 
+import orjson
+
 from hspm.common.db import Conn
 from hspm.notifier.stream import store
 from hspm.notifier.stream.resume import Head
 from hspm.notifier.stream.store import CHANNEL, Record
 
 __all__ = ["CHANNEL", "Record"]
+
+# PostgreSQL refuses NOTIFY payloads of 8,000 bytes or more.
+WAKE_BYTES = 7_900
+# Plain wake-ups name this many platforms each; a carried frame is at most this long.
+WAKE_IDS = 200
+CARRY_BODY_BYTES = 3_000
 
 
 def new_epoch() -> str:
@@ -48,8 +56,36 @@ async def append_many(
     model: dict[str, Any],
 ) -> list[UUID]:
     """One event appended to many platforms' streams in one statement (a notice fanned
-    out), woken with a few NOTIFYs instead of one each; the platforms it went to."""
-    return await store.append_many(conn, platform_ids, resource_type, event_type, message, model)
+    out); the platforms it went to. The wake-ups carry the frame itself (``f:``, a few
+    NOTIFYs for them all), so replicas hand it to idle sockets without reading it back;
+    a frame too large to carry wakes them plainly (``s:``) and they read."""
+    rows = await store.append_many(conn, platform_ids, resource_type, event_type, message, model)
+    if rows:
+        await store.notify_all(conn, wake_payloads(rows[0]["body"], rows))
+    return [r["platform_id"] for r in rows]
+
+
+def wake_payloads(body: str, rows: list[Record]) -> list[str]:
+    """NOTIFY payloads (each at most ``WAKE_BYTES``) for these appends of one event."""
+    if len(body) > CARRY_BODY_BYTES:
+        ids = [str(r["platform_id"]) for r in rows]
+        return ["s:" + ",".join(ids[i : i + WAKE_IDS]) for i in range(0, len(ids), WAKE_IDS)]
+    payloads: list[str] = []
+    entries: list[str] = []
+    size = len(body) + 32
+    for r in rows:
+        entry = orjson.dumps([str(r["platform_id"]), r["epoch"], int(r["seq"])]).decode()
+        if entries and size + len(entry) + 1 > WAKE_BYTES:
+            payloads.append(_carrying(body, entries))
+            entries, size = [], len(body) + 32
+        entries.append(entry)
+        size += len(entry) + 1
+    payloads.append(_carrying(body, entries))
+    return payloads
+
+
+def _carrying(body: str, entries: list[str]) -> str:
+    return 'f:{"b":' + orjson.dumps(body).decode() + ',"p":[' + ",".join(entries) + "]}"
 
 
 def _head(row: Record) -> Head:

@@ -14,6 +14,13 @@ Record = asyncpg.Record
 # The channel every replica listens on; the payload says what woke it (see ``hub``).
 CHANNEL = "hspm_notifier"
 
+# How every event frame is rendered, in the database: read and append render alike.
+_OCCURRED = """to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+# An event's frame but its epoch and seq, for a wake-up that carries it (``append_many``).
+_BODY = f"""json_build_object(
+    'type', 'event', 'resource_type', resource_type, 'event_type', event_type, 'message', message,
+    'model', model, 'occurred_at', {_OCCURRED})"""
+
 _APPEND = """
 WITH pos AS (
     UPDATE streams SET next_seq = next_seq + 1 WHERE platform_id = $1
@@ -58,17 +65,18 @@ async def append(
 _LOCK_MANY = (
     "SELECT platform_id FROM streams WHERE platform_id = ANY($1::uuid[]) ORDER BY platform_id FOR UPDATE"
 )
-_APPEND_MANY = """
+_APPEND_MANY = f"""
 WITH pos AS (
     UPDATE streams SET next_seq = next_seq + 1 WHERE platform_id = ANY($1::uuid[])
-    RETURNING platform_id, next_seq - 1 AS seq
+    RETURNING platform_id, next_seq - 1 AS seq, epoch
+), made AS (
+    INSERT INTO stream_events (platform_id, seq, resource_type, event_type, message, model)
+    SELECT pos.platform_id, pos.seq, $2, $3, $4, $5 FROM pos
+    RETURNING platform_id, seq, {_BODY}::text AS body
 )
-INSERT INTO stream_events (platform_id, seq, resource_type, event_type, message, model)
-SELECT pos.platform_id, pos.seq, $2, $3, $4, $5 FROM pos
-RETURNING platform_id
+SELECT made.platform_id, made.seq, pos.epoch, made.body FROM made JOIN pos USING (platform_id, seq)
+ORDER BY made.platform_id
 """
-# A NOTIFY payload is at most 8,000 bytes: ids go 200 to a wake-up.
-WAKE_IDS = 200
 
 
 async def append_many(
@@ -78,15 +86,15 @@ async def append_many(
     event_type: str,
     message: str,
     model: dict[str, Any],
-) -> list[UUID]:
-    """The same event appended to each platform's stream; the platforms it went to."""
+) -> list[Record]:
+    """The same event appended to each platform's stream: ``(platform_id, seq, epoch,
+    body)`` per platform, by id; ``body`` is the frame but its epoch and seq."""
     await conn.execute(_LOCK_MANY, platform_ids)
-    rows = await conn.fetch(_APPEND_MANY, platform_ids, resource_type, event_type, message, model)
-    done = sorted(r["platform_id"] for r in rows)
-    for start in range(0, len(done), WAKE_IDS):
-        payload = "s:" + ",".join(str(p) for p in done[start : start + WAKE_IDS])
-        await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
-    return done
+    return list(await conn.fetch(_APPEND_MANY, platform_ids, resource_type, event_type, message, model))
+
+
+async def notify_all(conn: Conn, payloads: list[str]) -> None:
+    await conn.execute("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS t(p)", CHANNEL, payloads)
 
 
 async def notify(conn: Conn, payload: str) -> None:
@@ -105,15 +113,14 @@ async def position(conn: Conn, platform_id: UUID) -> Record | None:
 # session never sees events past the head it is told.
 # Each event comes as its frame, rendered here (``sockets.protocol.event`` is the shape):
 # the replica sends the text as it is, with no JSON decoded and encoded again per socket.
-_READ_MANY = """
+_READ_MANY = f"""
 SELECT w.i, s.epoch, s.next_seq - 1 AS head, s.floor_seq, e.seq, e.frame
 FROM unnest($1::uuid[], $2::bigint[], $3::int[]) WITH ORDINALITY AS w(platform_id, after, lim, i)
 JOIN streams s ON s.platform_id = w.platform_id
 LEFT JOIN LATERAL (
     SELECT seq, json_build_object(
         'type', 'event', 'epoch', s.epoch, 'seq', seq, 'resource_type', resource_type,
-        'event_type', event_type, 'message', message, 'model', model,
-        'occurred_at', to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+        'event_type', event_type, 'message', message, 'model', model, 'occurred_at', {_OCCURRED}
     )::text AS frame
     FROM stream_events
     WHERE platform_id = w.platform_id AND seq > w.after ORDER BY seq LIMIT w.lim
