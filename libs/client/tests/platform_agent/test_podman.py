@@ -93,3 +93,16 @@ async def test_cron_tasks_run_once_per_due_minute(driver: PodmanDriver, sample_i
     assert await driver.cron.run_due(datetime(2026, 12, 2, 10, 6, tzinfo=UTC)) == []  # not due
     await driver.remove(wanted.instance_id)
     assert await driver.podman.containers(f"io.hspm.instance={wanted.instance_id}") == []
+
+
+def test_environment_files_live_in_a_private_directory_emptied_at_start(tmp_path: Path) -> None:
+    """A killed agent's environment file (values may be secrets) does not outlive the next
+    start, and is never written where other users can list it."""
+    from hspm.client.platform_agent.drivers.podman_cli import Podman
+
+    env_dir = tmp_path / "env"
+    env_dir.mkdir(mode=0o755)
+    (env_dir / "hspm-env-left").write_text("SECRET=1\n")
+    podman = Podman(PodmanSettings(), env_dir)
+    podman.sweep_env_files()
+    assert list(env_dir.iterdir()) == [] and (env_dir.stat().st_mode & 0o777) == 0o700

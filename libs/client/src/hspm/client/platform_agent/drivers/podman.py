@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Collection
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -52,13 +53,14 @@ class PodmanDriver:
 
     def __init__(self, config: AgentConfig) -> None:
         self.config = config
-        self.podman = Podman(config.podman)
+        self.podman = Podman(config.podman, Path(config.state_dir) / "env")
         self.owner = f"{LABEL}.agent={config.name}"
         self.cron = PodmanCron(self)
         self._http: aiohttp.ClientSession | None = None
 
     async def prepare(self) -> None:
         await self.podman.check("version", "--format", "{{.Client.Version}}")
+        self.podman.sweep_env_files()
         self.cron.start()
 
     async def close(self) -> None:

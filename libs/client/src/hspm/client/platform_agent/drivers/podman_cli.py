@@ -14,6 +14,7 @@ import os
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from hspm.client.platform_agent.config import PodmanSettings
@@ -34,8 +35,12 @@ class Result:
 
 
 class Podman:
-    def __init__(self, settings: PodmanSettings) -> None:
+    def __init__(self, settings: PodmanSettings, env_dir: Path | None = None) -> None:
         self.settings = settings
+        # Where ``run`` writes a container's environment for the moment podman reads it:
+        # the agent's own directory (mode 700), emptied at start, so a file a killed agent
+        # left behind (values may be secrets) never outlives the next start.
+        self.env_dir = env_dir
         s = settings
         base = [s.binary, "--cgroup-manager", "cgroupfs", "--events-backend", "file", "--runtime", s.runtime]
         if s.storage_driver:
@@ -45,6 +50,15 @@ class Podman:
         if s.runroot:
             base += ["--runroot", s.runroot]
         self.base = base
+
+    def sweep_env_files(self) -> None:
+        """Make the environment directory private and empty it (at the agent's start)."""
+        if self.env_dir is None:
+            return
+        self.env_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.env_dir.chmod(0o700)
+        for left in self.env_dir.glob("hspm-env-*"):
+            left.unlink(missing_ok=True)
 
     async def run(self, *args: str, timeout: float = COMMAND_TIMEOUT) -> Result:
         proc = await asyncio.create_subprocess_exec(
@@ -82,7 +96,7 @@ class Podman:
         self, options: Sequence[str], env: Sequence[tuple[str, str]], image: str, argv: Sequence[str]
     ) -> None:
         """``podman run -d`` with the environment in a private file (values stay off argv)."""
-        fd, path = tempfile.mkstemp(prefix="hspm-env-")
+        fd, path = tempfile.mkstemp(prefix="hspm-env-", dir=self.env_dir)
         try:
             with os.fdopen(fd, "w") as out:
                 out.writelines(f"{k}={v}\n" for k, v in env)
