@@ -15,6 +15,7 @@ from hspm.client.platform_agent.config import AgentConfig, PodmanSettings
 from hspm.client.platform_agent.desired import InstanceSpec, TaskSpec
 from hspm.client.platform_agent.drivers.podman import PodmanDriver
 from hspm.common.testing import unavailable, unique
+from hspm.devstack.agent_fixtures import remove_podman_storage
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -36,7 +37,8 @@ async def driver(tmp_path: Path, sample_images) -> AsyncIterator[PodmanDriver]:
         leftovers = [c["Names"][0] for c in await made.podman.containers(made.owner)]
         await made.podman.remove(leftovers, 1)
         await made.close()
-        shutil.rmtree(runroot, ignore_errors=True)
+        # Not before podman's own cleanup processes are done with it: they would make it again.
+        await remove_podman_storage(tmp_path / "storage", Path(runroot))
 
 
 def spec(sample_images, sample: str, replicas: int = 2, cron: str | None = None) -> InstanceSpec:
