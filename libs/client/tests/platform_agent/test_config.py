@@ -58,3 +58,27 @@ def test_bad_settings_say_which(tmp_path: Path, text: str, env: dict[str, str], 
 def test_required_settings() -> None:
     with pytest.raises(ConfigError, match="marketplace_url is required"):
         load(None, {})
+
+
+def test_a_recall_policy_changes_only_the_severities_it_names(tmp_path: Path) -> None:
+    config = load(write(tmp_path, '[recall_policy]\ncritical = "upgrade"\n'), {})
+    assert config.recall_policy == {
+        "critical": "upgrade",
+        "high": "upgrade",
+        "moderate": "upgrade",
+        "low": "notify",
+    }
+    env = {
+        "HSPM_AGENT_MARKETPLACE_URL": "http://m",
+        "HSPM_AGENT_PLATFORM_ID": "p",
+        "HSPM_AGENT_KEY_ID": "k",
+        "HSPM_AGENT_KEY_FILE": "/k",
+        "HSPM_AGENT_RECALL_POLICY": '{"low": "stop"}',
+    }
+    from_env = load(None, env)
+    assert from_env.recall_policy["low"] == "stop" and from_env.recall_policy["critical"] == "stop"
+
+
+def test_an_unknown_severity_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="severities are critical, high, moderate, low: urgent"):
+        load(write(tmp_path, '[recall_policy]\nurgent = "stop"\n'), {})

@@ -20,6 +20,7 @@ from typing import Any, TypeVar, get_type_hints
 PREFIX = "HSPM_AGENT_"
 DRIVERS = ("podman", "kubernetes", "compose")
 RECALL_ACTIONS = ("notify", "upgrade", "stop")
+DEFAULT_RECALL_POLICY = {"critical": "stop", "high": "upgrade", "moderate": "upgrade", "low": "notify"}
 T = TypeVar("T")
 
 
@@ -90,14 +91,9 @@ class AgentConfig:
     # them per product id: {"<product id>": {"KEY": "value"}}.
     environment: dict[str, str] = field(default_factory=dict)
     products: dict[str, dict[str, str]] = field(default_factory=dict)
-    recall_policy: dict[str, str] = field(
-        default_factory=lambda: {
-            "critical": "stop",
-            "high": "upgrade",
-            "moderate": "upgrade",
-            "low": "notify",
-        }
-    )
+    # Per severity; a table in the file or the environment changes the severities it
+    # names and keeps the defaults of the others.
+    recall_policy: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_RECALL_POLICY))
     podman: PodmanSettings = field(default_factory=PodmanSettings)
     kubernetes: KubernetesSettings = field(default_factory=KubernetesSettings)
     compose: ComposeSettings = field(default_factory=ComposeSettings)
@@ -120,6 +116,10 @@ class AgentConfig:
                 raise ConfigError(f"{name} is required (or {PREFIX}{name.upper()})")
         if self.driver not in DRIVERS:
             raise ConfigError(f"driver must be one of {', '.join(DRIVERS)}")
+        unknown = set(self.recall_policy) - set(DEFAULT_RECALL_POLICY)
+        if unknown:
+            known, named = ", ".join(DEFAULT_RECALL_POLICY), ", ".join(sorted(unknown))
+            raise ConfigError(f"recall_policy severities are {known}: {named}")
         bad = {k: v for k, v in self.recall_policy.items() if v not in RECALL_ACTIONS}
         if bad:
             raise ConfigError(f"recall_policy actions must be {', '.join(RECALL_ACTIONS)}: {bad}")
@@ -134,6 +134,7 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"{path}: {exc}") from exc
     config = build(AgentConfig, data, PREFIX, os.environ if environ is None else environ)
+    config.recall_policy = {**DEFAULT_RECALL_POLICY, **config.recall_policy}
     config.check()
     return config
 
