@@ -1,9 +1,11 @@
 """One replica's sockets and the wake-ups that reach them from any replica.
 
 Every replica LISTENs on one PostgreSQL channel. A transaction that appends to a
-platform's stream NOTIFYs ``s:<platform_id>`` (delivered only when it commits); the hub
-wakes that platform's sessions here, which then read the table by sequence. A NOTIFY
-carries no data, so a lost one only delays delivery until the session's next poll.
+platform's stream NOTIFYs ``s:<platform_id>[,<platform_id>...]`` (delivered only when
+it commits); the hub reads the new events for those platforms' sessions. A notice fanned
+out to many platforms NOTIFYs ``f:`` with its frame and positions, which sessions idle
+just before it send as they are. The table stays the record: a lost NOTIFY only delays
+delivery until the next tick.
 ``k:<key_id>`` (a key revoked) and ``p:<platform_id>`` (a platform deleted) close sockets.
 
 The hub also does for all its sessions at once what each would otherwise ask the database
@@ -136,13 +138,16 @@ class Hub:
     def _woken(self, ids: list[str]) -> None:
         for raw in ids:
             try:
-                target = UUID(raw)
+                self._mark(UUID(raw))
             except ValueError:
                 continue
-            if target in self.by_platform:
-                if not self._dirty:
-                    asyncio.get_running_loop().call_soon(self._fan_out)
-                self._dirty.add(target)
+
+    def _mark(self, target: UUID) -> None:
+        """Read for this platform's sockets in this turn's fan-out."""
+        if target in self.by_platform:
+            if not self._dirty:
+                asyncio.get_running_loop().call_soon(self._fan_out)
+            self._dirty.add(target)
 
     def _carried(self, raw: str) -> None:
         """A wake-up carrying the frame: the sockets idle just before its position take it
@@ -164,7 +169,7 @@ class Hub:
                 if session.waiting_at() == seq - 1 and session.epoch == epoch:
                     ready.append((session, seq, frame))
                 else:
-                    self._woken([str(platform_id)])
+                    self._mark(platform_id)
         if ready:
             task = asyncio.ensure_future(self._hand(ready))
             self._fanning.add(task)

@@ -82,9 +82,8 @@ async def heads(conn: Conn, platform_ids: list[UUID]) -> dict[UUID, Head]:
     return await stream.heads(conn, platform_ids)
 
 
-async def acknowledge_many(conn: Conn, acks: list[tuple[UUID, int]]) -> list[None]:
+async def acknowledge_many(conn: Conn, acks: list[tuple[UUID, int]]) -> None:
     await stream.acknowledge_many(conn, acks)
-    return [None] * len(acks)
 
 
 async def active_keys(conn: Conn, key_ids: list[UUID]) -> set[tuple[UUID, UUID]]:
