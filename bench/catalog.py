@@ -98,6 +98,25 @@ def _no_repeat_script(path: Path) -> str:
     return str(path)
 
 
+def _every_product_script(path: Path, ids: list[Any]) -> str:
+    """A wrk script reading every listed product in turn: the catalog's rendered-product
+    cache (ADR 18) at work on the whole catalog, not only on one hot product."""
+    lua = (
+        "local ids = {"
+        + ", ".join(f'"{i}"' for i in ids)
+        + "}\n"
+        + (
+            "local i = 0\n"
+            "request = function()\n"
+            "  i = i + 1\n"
+            '  return wrk.format("GET", "/products/" .. ids[(i % #ids) + 1])\n'
+            "end\n"
+        )
+    )
+    path.write_text(lua)
+    return str(path)
+
+
 async def _start_bare(dsn: str) -> tuple[asyncio.subprocess.Process, str]:
     port = free_port()
     argv = [sys.executable, "-m", "bench.bare_catalog", dsn, str(port), str(BARE_POOL)]
@@ -168,9 +187,13 @@ async def run(stack: Stack) -> list[Row]:
         read_bare, read_direct, read_gw = await _interleaved(
             [bare + path, direct + path, stack.config.gateway_url + path], None
         )
+        with tempfile.TemporaryDirectory() as tmp:
+            every = _every_product_script(Path(tmp) / "every.lua", data.listed_ids)
+            (read_every,) = await _interleaved([stack.config.gateway_url], every)
         _detail(f"catalog product read, GET /products/{{id}} (anonymous, {label})", [
-            ("bare", read_bare), ("catalog", read_direct), ("gateway", read_gw),
+            ("bare", read_bare), ("catalog", read_direct), ("gateway", read_gw), ("gw, all", read_every),
         ])  # fmt: skip
+        _line(f"  (gw, all: each of the {len(data.listed_ids):,} listed products in turn)")
         gateway_search = f"{stack.config.gateway_url}/products/search"
         with tempfile.TemporaryDirectory() as tmp:
             script = _search_script(Path(tmp) / "search.lua")
@@ -216,6 +239,13 @@ async def run(stack: Stack) -> list[Row]:
         ),
         Row.throughput(
             f"catalog product read, catalog direct ({label})", read_direct, "req/s", read_bare.rps, "bare"
+        ),
+        Row.throughput(
+            f"catalog product read through the gateway, every listed product in turn ({label})",
+            read_every,
+            "req/s",
+            read_bare.rps,
+            "bare",
         ),
         Row(
             f"catalog search saturated through the gateway ({label})",

@@ -80,6 +80,9 @@ SETTLE_SECONDS = 1.5
 IDLE_SECONDS = 5.0
 # Between fan-out rounds: the acks of the last one are taken in before the next starts.
 ROUND_GAP_SECONDS = 0.4
+# Acks coalesced as the reference client's (hspm.client.agent.ACK_DELAY_SECONDS, ACK_EVERY).
+ACK_DELAY_SECONDS = 0.05
+ACK_EVERY = 64
 # A socket stays down this long in figure 3 before everyone reconnects.
 OUTAGE_SECONDS = 0.5
 DELIVERY_TIMEOUT = 30.0
@@ -212,6 +215,8 @@ class Agent(asyncio.Protocol):
         self._key = base64.b64encode(os.urandom(16)).decode("ascii")
         self._buffer = bytearray()
         self._upgraded = False
+        self._unacked = 0
+        self._ack_timer: asyncio.TimerHandle | None = None
 
     def again(self) -> Agent:
         """The same agent for a new connection, resuming from the position it applied."""
@@ -280,7 +285,7 @@ class Agent(asyncio.Protocol):
                 return
             self.seq = seq
             if self.cred is not None:
-                self._send({"type": "ack", "seq": seq})
+                self._applied()
             self.crowd.received(frame, now)
         elif kind == "challenge" and self.cred is not None:
             message = challenge_message(str(self.cred.platform_id), str(frame["nonce"]))
@@ -306,6 +311,24 @@ class Agent(asyncio.Protocol):
             self._set_ready()
         elif kind not in ("heartbeat", "state", "pong"):
             self.fail(f"{kind} {frame.get('code') or frame.get('reason') or ''}".strip())
+
+    def _applied(self) -> None:
+        """Acknowledge as the reference client does (``hspm.client.agent``): the latest
+        position ``ACK_DELAY_SECONDS`` after the first event not yet acknowledged, or at
+        once when ``ACK_EVERY`` are waiting."""
+        self._unacked += 1
+        if self._unacked >= ACK_EVERY:
+            self._ack_now()
+        elif self._ack_timer is None:
+            self._ack_timer = asyncio.get_running_loop().call_later(ACK_DELAY_SECONDS, self._ack_now)
+
+    def _ack_now(self) -> None:
+        if self._ack_timer is not None:
+            self._ack_timer.cancel()
+            self._ack_timer = None
+        self._unacked = 0
+        if not self.leaving and not self.failed and self.transport is not None:
+            self._send({"type": "ack", "seq": self.seq})
 
     def _set_ready(self) -> None:
         if not self.ready.done():

@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
+from collections.abc import AsyncIterator
 from uuid import uuid4
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -46,8 +49,9 @@ def test_a_hole_in_the_sequence_reconnects_rather_than_skipping() -> None:
 # --- the handshake, against a stand-in server ---------------------------------------------
 
 
-def stand_in(protocols: tuple[str, ...]) -> web.Application:
-    """Enough of the notifier's handshake to reach the first item: challenge, welcome, resync."""
+def stand_in(protocols: tuple[str, ...], events: int = 0) -> web.Application:
+    """Enough of the notifier's handshake to reach the first item (challenge, welcome,
+    resync), then ``events`` events; it keeps what each connection offered and every ack."""
 
     async def socket(request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(protocols=protocols)
@@ -63,15 +67,20 @@ def stand_in(protocols: tuple[str, ...]) -> web.Application:
                 await ws.send_json({"type": "welcome", "protocol": 1})
             elif frame["type"] == "subscribe":
                 await ws.send_json({"type": "resync", "epoch": "e", "seq": 0, "instances": []})
+                for seq in range(1, events + 1):
+                    await ws.send_json({"type": "event", "epoch": "e", "seq": seq})
+            elif frame["type"] == "ack":
+                request.app[acks].append(frame["seq"])
         return ws
 
     app = web.Application()
-    app[offered] = []
+    app[offered], app[acks] = [], []
     app.router.add_get("/websocket", socket)
     return app
 
 
 offered = web.AppKey("offered", list)
+acks = web.AppKey("acks", list)
 
 
 async def first_item(app: web.Application) -> Item:
@@ -122,3 +131,45 @@ async def test_a_marketplace_it_cannot_reach_is_said_in_the_log(caplog: pytest.L
         await items.aclose()
     record = next(r for r in caplog.records if r.getMessage() == "notifier.disconnected")
     assert record.url == url and "Connect" in record.error  # type: ignore[attr-defined]
+
+
+# --- coalesced acks -------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def applied(app: web.Application, count: int) -> AsyncIterator[Agent]:
+    """An agent connected to ``app`` that has applied and acked the first ``count`` items."""
+    async with TestServer(app) as server, aiohttp.ClientSession() as http:
+        url = str(server.make_url("/websocket"))
+        a = Agent([url], uuid4(), uuid4(), ed25519.Ed25519PrivateKey.generate())
+        items = a.items(http)
+        try:
+            for _ in range(count):
+                await a.ack(await asyncio.wait_for(anext(items), 10))
+            yield a
+        finally:
+            await items.aclose()
+
+
+async def test_acks_of_a_burst_are_coalesced_into_the_latest_position(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("hspm.client.agent.ACK_DELAY_SECONDS", 3600.0)  # only the count sends
+    monkeypatch.setattr("hspm.client.agent.ACK_EVERY", 3)
+    app = stand_in((SUBPROTOCOL,), events=5)
+    async with applied(app, 6) as a:  # the full state, then five events
+        await wait_for(lambda: _equal(app[acks], [0, 3]), timeout=10.0, interval=0.01)
+        await a.flush_ack()
+        await wait_for(lambda: _equal(app[acks], [0, 3, 5]), timeout=10.0, interval=0.01)
+        assert a.seq == 5
+
+
+async def test_a_lone_event_is_acknowledged_after_the_delay(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("hspm.client.agent.ACK_DELAY_SECONDS", 0.01)
+    app = stand_in((SUBPROTOCOL,), events=1)
+    async with applied(app, 2):
+        await wait_for(lambda: _equal(app[acks], [0, 1]), timeout=10.0, interval=0.01)
+
+
+async def _equal(seen: list[int], expected: list[int]) -> bool:
+    return seen == expected

@@ -18,6 +18,7 @@ from hspm.catalog.search import handlers as search_handlers
 from hspm.catalog.search import store
 from hspm.catalog.search.models import SearchQuery, Viewer
 from hspm.catalog.search.service import ResultCache, Results
+from hspm.catalog.stamped import Stamp
 from hspm.common.paging import PageParams
 
 PAST = datetime.now(UTC) - timedelta(days=1)
@@ -136,16 +137,16 @@ def test_an_entry_is_served_only_under_its_generation_and_before_its_moment() ->
     page = PageParams(1, 10, "name", "ASC")
     key = (SearchQuery(page=page, text="a"), Viewer(), ())
     results = Results([], 0)
-    cache.put(key, results, store.Stamp(7, now + timedelta(seconds=5)))
+    cache.put(key, results, Stamp(7, now + timedelta(seconds=5)))
     assert cache.get(key, 7, now) is results
     assert cache.get(key, 8, now) is None
     assert cache.get(key, 7, now + timedelta(seconds=5)) is None
     # Least recently used goes first, and a size of 0 keeps nothing.
     for text in ("b", "c"):
-        cache.put((SearchQuery(page=page, text=text), Viewer(), ()), results, store.Stamp(7, None))
+        cache.put((SearchQuery(page=page, text=text), Viewer(), ()), results, Stamp(7, None))
     assert cache.get(key, 7, now) is None
     empty = ResultCache(0)
-    empty.put(key, results, store.Stamp(7, None))
+    empty.put(key, results, Stamp(7, None))
     assert empty.get(key, 7, now) is None
 
 

@@ -15,7 +15,8 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from hspm.catalog.products import models, service
+from hspm.catalog.products import models, service, shown
+from hspm.catalog.stamped import Stamp
 from hspm.common.auth import Principal
 from hspm.common.errors import Forbidden, NotFound, Unauthorized
 from hspm.common.events.base import Event
@@ -143,10 +144,23 @@ async def test_who_sees_which_product(products: FakeProducts, who: Principal, se
 
 async def test_showing_a_product_applies_the_same_rule_to_the_rendered_row(products: FakeProducts) -> None:
     by_kind = kinds(products)
-    assert (await service.get_product(CONN, ANONYMOUS, by_kind["listed"]))["id"] == by_kind["listed"]
-    assert (await service.get_product(CONN, OWNER, by_kind["embargoed"]))["id"] == by_kind["embargoed"]
+
+    async def show(who: Principal, pid: UUID) -> UUID:
+        async def run() -> tuple[shown.Shown, Stamp]:
+            row = products._row(pid)  # listed as the SQL computes it
+            return shown.Shown(row["user_id"], row["listed"], str(pid).encode()), Stamp(1, None)
+
+        kept = await shown.shown_product(shown.ShownCache(0), who, pid, _no_clock, run)
+        return UUID(kept.body.decode())
+
+    assert await show(ANONYMOUS, by_kind["listed"]) == by_kind["listed"]
+    assert await show(OWNER, by_kind["embargoed"]) == by_kind["embargoed"]
     with pytest.raises(NotFound):
-        await service.get_product(CONN, CUSTOMER, by_kind["embargoed"])
+        await show(CUSTOMER, by_kind["embargoed"])
+
+
+async def _no_clock() -> tuple[int, datetime]:
+    raise AssertionError("a cache of size 0 reads no clock")
 
 
 async def test_a_missing_product_and_an_unseen_one_answer_alike(products: FakeProducts) -> None:

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from hspm.catalog.search.models import SearchQuery, Viewer
-from hspm.catalog.search.service import Clock, Found, Key, ResultCache, Results
-from hspm.catalog.search.store import Stamp
+from hspm.catalog.search.service import Found, Key, ResultCache, Results
+from hspm.catalog.stamped import Clock, Stamp
 from hspm.common.paging import PageParams
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -33,6 +33,12 @@ PROTOCOL_VERSION = 1
 log = logging.getLogger(__name__)
 SUBPROTOCOL = "hspm.notifier.v1"
 CHALLENGE_PREFIX = b"hspm-notifier-auth/1\n"
+# Acks are coalesced (docs/notifier-protocol.md §3): the latest position goes out
+# ACK_DELAY_SECONDS after the first event not yet acknowledged, or at once when ACK_EVERY
+# are waiting (a quarter of the server's default window of 256). A burst then costs the
+# server one ack, and a fan-out's acks do not compete with its deliveries.
+ACK_DELAY_SECONDS = 0.05
+ACK_EVERY = 64
 # Close codes after which retrying with the same credentials is pointless.
 FATAL_CLOSE_CODES = frozenset({4401, 4403, 4410})
 
@@ -109,20 +115,44 @@ class Agent:
         self.connections = 0
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._turn = 0
+        self._unacked = 0
+        self._ack_timer: asyncio.TimerHandle | None = None
+        self._acking: set[asyncio.Task[None]] = set()
 
     @property
     def connected(self) -> bool:
         return self._ws is not None and not self._ws.closed
 
     async def ack(self, item: Item) -> None:
-        """Record ``item`` as applied (the resume position), then tell the server if connected."""
+        """Record ``item`` as applied (the resume position); the server hears of it soon
+        (coalesced, see ``ACK_DELAY_SECONDS``), or at once for a full state."""
         self.epoch, self.seq = item.epoch, item.seq
+        self._unacked += 1
+        if item.kind != "event" or self._unacked >= ACK_EVERY:
+            await self.flush_ack()
+        elif self._ack_timer is None:
+            self._ack_timer = asyncio.get_running_loop().call_later(ACK_DELAY_SECONDS, self._ack_due)
+
+    def _ack_due(self) -> None:
+        self._ack_timer = None
+        # Held until done: a task nobody references may be collected mid-send.
+        task = asyncio.ensure_future(self.flush_ack())
+        self._acking.add(task)
+        task.add_done_callback(self._acking.discard)
+
+    async def flush_ack(self) -> None:
+        """Tell the server the position applied now, if connected (nothing is lost if not:
+        the next connection resumes from the position recorded by ``ack``)."""
+        if self._ack_timer is not None:
+            self._ack_timer.cancel()
+            self._ack_timer = None
+        pending, self._unacked = self._unacked, 0
         ws = self._ws
-        if ws is not None and not ws.closed:
+        if pending and self.seq is not None and ws is not None and not ws.closed:
             try:
-                await ws.send_str(json.dumps({"type": "ack", "seq": item.seq}))
+                await ws.send_str(json.dumps({"type": "ack", "seq": self.seq}))
             except (ConnectionError, RuntimeError):
-                pass  # the next connection resumes from the position recorded above
+                pass
 
     async def send(self, frame: dict[str, Any]) -> None:
         """Any other frame (``report``, ``recall_ack``, ``resync``) on the live socket."""
@@ -171,6 +201,7 @@ class Agent:
                 raise AgentRefused(f"the server did not select the subprotocol {SUBPROTOCOL}")
             self._ws = ws
             self.connections += 1
+            self._unacked = 0  # this connection starts from the position recorded
             await self._handshake(ws)
             async for message in ws:
                 if message.type is not aiohttp.WSMsgType.TEXT:

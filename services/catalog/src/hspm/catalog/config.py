@@ -18,3 +18,6 @@ class Settings(ServiceSettings):
     # Search results each replica keeps (0: none); each is one page, reused only while
     # the catalog has not changed since it was read (migration 0008).
     search_cache_entries: int = Field(1024, ge=0, le=100_000)
+    # Rendered products each replica keeps, in bytes of JSON (0: none); like search
+    # results, each is served only while the catalog has not changed since it was read.
+    product_cache_bytes: int = Field(16 * 1024 * 1024, ge=0, le=1024 * 1024 * 1024)

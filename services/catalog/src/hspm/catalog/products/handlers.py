@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hspm.catalog.products import models, service, views
+from hspm.catalog.products import models, service, shown, views
+from hspm.catalog.stamped import Clock, Stamp
 from hspm.common import handlers
 from hspm.common.errors import ValidationFailed
 from hspm.common.web import forms, path_id, principal_of, query_bool, query_uuid
+from hspm.common.web.app import dumps
 from hspm.common.web.body import M, parse_model
+
+# This replica's rendered products (shown.ShownCache), made with the app.
+SHOWN = web.AppKey("catalog_products_shown", shown.ShownCache)
 
 PRODUCT_SORT = ("name",)
 SUB_PRODUCT_SORT = ("created_at", "updated_at")
@@ -47,8 +52,23 @@ async def create_product(request: web.Request) -> web.Response:
 
 
 async def get_product(request: web.Request) -> web.Response:
+    """One product, rendered once per change of the catalog (``shown.ShownCache``)."""
     p, pid = principal_of(request), path_id(request, "product_id")
-    return await handlers.show(request, views.product, lambda c: service.get_product(c, p, pid))
+    base = handlers.base_url(request)
+
+    async def run() -> tuple[shown.Shown, Stamp]:
+        async with handlers.tx(request, read_only=True) as conn:
+            row, stamp = await service.stamped_product(conn, pid)
+        return shown.Shown(row["user_id"], bool(row["listed"]), dumps(views.product(row, base))), stamp
+
+    product = await shown.shown_product(request.app[SHOWN], p, pid, lambda: clock(request), run)
+    return web.Response(body=product.body, content_type="application/json")
+
+
+async def clock(request: web.Request) -> Clock:
+    """The catalog's generation and the database's clock, on a connection of its own."""
+    async with handlers.tx(request, read_only=True) as conn:
+        return await service.clock(conn)
 
 
 async def update_product(request: web.Request) -> web.Response:

@@ -22,6 +22,7 @@ import structlog
 
 from hspm.catalog.events import emit
 from hspm.catalog.products import models, rules, store
+from hspm.catalog.stamped import Clock, Stamp
 from hspm.common.auth import Principal
 from hspm.common.db import Conn
 from hspm.common.errors import Forbidden, NotFound, ValidationFailed
@@ -128,9 +129,17 @@ async def create_product(conn: Conn, p: Principal, body: models.ProductCreate) -
     return row
 
 
-async def get_product(conn: Conn, p: Principal, product_id: UUID) -> Record:
-    # One query: the rendered row carries what the visibility rule needs.
-    return _seen(await store.get_product(conn, product_id), p)
+async def stamped_product(conn: Conn, product_id: UUID) -> tuple[Record, Stamp]:
+    """The product (whoever asks) with the stamp it was read under; 404 if there is none."""
+    row = await store.get_product_stamped(conn, product_id)
+    if row is None:
+        raise NotFound("Product not found.")
+    return row, Stamp(row["generation"], row["next_change"])
+
+
+async def clock(conn: Conn) -> Clock:
+    """The catalog's generation and the database's clock: what kept answers are checked against."""
+    return await store.clock(conn)
 
 
 async def update_product(conn: Conn, p: Principal, product_id: UUID, body: models.ProductUpdate) -> Record:

@@ -7,6 +7,7 @@ the awarded ``badges`` and the offered ``product_licenses``) and the listing rul
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -65,6 +66,28 @@ async def product_access(conn: Conn, product_id: UUID, lock: bool = False) -> Re
 
 async def get_product(conn: Conn, product_id: UUID) -> Record | None:
     return await conn.fetchrow(f"SELECT {PRODUCT_COLS} FROM {PRODUCTS} WHERE p.id = $1", product_id)
+
+
+# The product with the stamp of the snapshot it was read in (``hspm.catalog.stamped``):
+# one statement, so the row and the generation are of the same moment. Whether it is
+# listed changes with no write when a publication or showing time comes; that is when
+# what was read stops being exact.
+_STAMPED = (
+    f"SELECT {PRODUCT_COLS}, (SELECT n FROM search_generation) AS generation, "
+    "(SELECT min(t) FROM (VALUES (p.published_at), (p.visible_at)) AS v(t) WHERE t > now()) AS next_change "
+    f"FROM {PRODUCTS} WHERE p.id = $1"
+)
+
+
+async def get_product_stamped(conn: Conn, product_id: UUID) -> Record | None:
+    return await conn.fetchrow(_STAMPED, product_id)
+
+
+async def clock(conn: Conn) -> tuple[int, datetime]:
+    """The catalog's generation now (migration 0008), and the database's clock."""
+    row = await conn.fetchrow("SELECT n, now() AS at FROM search_generation")
+    assert row is not None  # the migration's one row
+    return int(row["n"]), row["at"]
 
 
 async def insert_product(conn: Conn, fields: dict[str, Any]) -> Record:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
+from hspm.catalog.products import handlers as products
 from hspm.catalog.search import models, rules, service, views
 from hspm.catalog.search.models import Viewer
 from hspm.common import handlers
@@ -52,7 +53,7 @@ async def _answer(request: web.Request, q: models.SearchQuery, facets: tuple[str
         async with handlers.tx(request, read_only=True) as conn:
             return await service.search(conn, q, seen_by, facets)
 
-    results = await service.find(cache, p, q, facets, lambda: _generation(request), run)
+    results = await service.find(cache, p, q, facets, lambda: products.clock(request), run)
     base = handlers.base_url(request)
     body = results.rendered.get(base)
     if body is None:
@@ -61,11 +62,6 @@ async def _answer(request: web.Request, q: models.SearchQuery, facets: tuple[str
         if len(results.rendered) < MAX_RENDERINGS:
             results.rendered[base] = body
     return web.Response(body=body, content_type="application/json")
-
-
-async def _generation(request: web.Request) -> service.Clock:
-    async with handlers.tx(request, read_only=True) as conn:
-        return await service.generation(conn)
 
 
 def _facets_query(request: web.Request) -> tuple[str, ...]:

@@ -18,7 +18,6 @@ page asked for lies further), those whose name matches first, each ranked by
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -28,6 +27,7 @@ from asyncpg import Record
 from hspm.catalog.listing import LISTED, LISTED_OR_OWNED, PRODUCT_LICENSES
 from hspm.catalog.search.models import SearchQuery, Viewer
 from hspm.catalog.search.rules import name_tsquery, prefix_tsquery
+from hspm.catalog.stamped import Stamp
 from hspm.common.db import Conn
 from hspm.common.sql import Where, like_pattern
 
@@ -255,15 +255,6 @@ def _page_sql(q: SearchQuery, where: Where, order: str) -> str:
     )
 
 
-@dataclass(frozen=True)
-class Stamp:
-    """What a result was read under: the search generation (migration 0008), and the
-    earliest moment a scheduled publication or showing changes it (None: none is due)."""
-
-    generation: int
-    next_change: datetime | None
-
-
 async def search(
     conn: Conn, query: SearchQuery, viewer: Viewer, facets: tuple[str, ...] = ()
 ) -> tuple[list[Record], int, dict[str, list[Any]], Stamp]:
@@ -303,13 +294,6 @@ async def search(
     found = {f: first[f"facet_{f}"] for f in facets}
     stamp = Stamp(first["generation"], first["next_change"])
     return ([] if first["id"] is None else list(rows)), int(first["total_count"]), found, stamp
-
-
-async def generation(conn: Conn) -> tuple[int, datetime]:
-    """The search generation now, and the database's clock."""
-    row = await conn.fetchrow("SELECT n, now() AS at FROM search_generation")
-    assert row is not None  # the migration's one row
-    return int(row["n"]), row["at"]
 
 
 # --- the license offers copy -----------------------------------------------------------
