@@ -216,7 +216,7 @@ class Identity(ServiceClient):
                 """DELETE FROM users; DELETE FROM groups; DELETE FROM identity_providers;
                    DELETE FROM roles WHERE NOT builtin; DELETE FROM appointments;
                    DELETE FROM sessions; DELETE FROM oidc_logins; DELETE FROM outbox;
-                   DELETE FROM processed_events"""
+                   DELETE FROM processed_events; DELETE FROM device_authorizations"""
             )
             await conn.executemany(
                 """INSERT INTO roles (id, name, description, "default", permissions, builtin)

@@ -22,6 +22,9 @@ RULES = (
     Rule("/status", "identity"),
     Rule("/.well-known/jwks.json", "identity"),
     Rule("/api_tokens", "identity"),
+    # The command line's device sign-in (docs/cli.md): anonymous start and poll, approval
+    # by a signed-in person.
+    Rule("/device_authorizations", "identity"),
     # catalog
     Rule("/products", "catalog"),
     Rule("/interfaces", "catalog"),

@@ -114,6 +114,45 @@ async def redeem_login_code(request: web.Request) -> web.Response:
     return json_response(views.logged_in(token, session), headers=NO_STORE)
 
 
+async def start_device_sign_in(request: web.Request) -> web.Response:
+    """A device (the command line) asks to be signed in: its codes and where to approve them."""
+    body, s = await read_model(request, models.DeviceStart, "device_authorization"), request.app[settings_key]
+    async with handlers.tx(request) as conn:
+        started = await service.start_device_sign_in(conn, body.client_name)
+    return json_response(views.device_started(started, s.public_url), status=201, headers=NO_STORE)
+
+
+async def poll_device_sign_in(request: web.Request) -> web.Response:
+    """The device's poll: 400 with RFC 8628's ``error`` until approved, then the session once."""
+    body, s = await read_model(request, models.DeviceToken, "device_authorization"), request.app[settings_key]
+    async with handlers.tx(request) as conn:
+        poll = await service.poll_device_sign_in(conn, body.device_code, s.session_ttl_seconds)
+    if poll.error is not None or poll.session is None or poll.user is None:
+        return json_response(views.device_error(poll.error or "access_denied"), status=400, headers=NO_STORE)
+    token = views.session_token(request.app[issuer_key], poll.session)
+    doc = views.device_signed_in(token, poll.session, poll.user, handlers.base_url(request))
+    return json_response(doc, headers=NO_STORE)
+
+
+async def show_device_sign_in(request: web.Request) -> web.Response:
+    """A pending sign-in by its user code, for the page that asks a person to approve it."""
+    p = handlers.signed_in(request)
+    body = await read_model(request, models.DeviceLookup, "device_authorization")
+    async with handlers.tx(request, read_only=True) as conn:
+        row = await service.find_device_sign_in(conn, p, body.user_code)
+    code = service.format_user_code(service.normalize_user_code(body.user_code) or "")
+    return json_response(views.device_pending(row, code), headers=NO_STORE)
+
+
+async def decide_device_sign_in(request: web.Request) -> web.Response:
+    """A signed-in person approves (or denies) a device sign-in by its user code."""
+    p = handlers.signed_in(request)
+    body = await read_model(request, models.DeviceDecision, "device_authorization")
+    async with handlers.tx(request) as conn:
+        await service.decide_device_sign_in(conn, p, body.user_code, body.approve)
+    return web.Response(status=204)
+
+
 async def logout(request: web.Request) -> web.Response:
     p = principal_of(request)
     async with handlers.tx(request) as conn:

@@ -1,4 +1,5 @@
-"""The sessions area's URL map: login, logout, the gateway's lookup, the root documents."""
+"""The sessions area's URL map: login, device sign-in, logout, the gateway's lookup, the root
+documents."""
 
 from __future__ import annotations
 
@@ -63,6 +64,44 @@ def add_routes(api: Api, router: web.UrlDispatcher) -> None:
         "Trade the one-time code a login left in the UI's URL fragment for the token",
         tag=TAG,
         request=m.LoginCode,
+    )
+    api.route(
+        router,
+        "POST",
+        "/device_authorizations",
+        h.start_device_sign_in,
+        "Begin a device sign-in (the command line): a device code and a code to approve",
+        tag=TAG,
+        request=m.DeviceStart,
+        status=201,
+    )
+    api.route(
+        router,
+        "POST",
+        "/device_authorizations/token",
+        h.poll_device_sign_in,
+        "Poll a device sign-in: 400 with an RFC 8628 error until approved, then the session once",
+        tag=TAG,
+        request=m.DeviceToken,
+    )
+    api.route(
+        router,
+        "POST",
+        "/device_authorizations/approve",
+        h.decide_device_sign_in,
+        "Approve or deny a device sign-in by its user code (a signed-in person's session only)",
+        tag=TAG,
+        request=m.DeviceDecision,
+        status=204,
+    )
+    api.route(
+        router,
+        "POST",
+        "/device_authorizations/lookup",
+        h.show_device_sign_in,
+        "A pending device sign-in by its user code, for the approval page (a POST: codes stay out of URLs)",
+        tag=TAG,
+        request=m.DeviceLookup,
     )
     api.route(router, "DELETE", "/sessions", h.logout, "Log out: revokes the caller's token", tag=TAG)
     api.route(router, "DELETE", "/session", h.logout, "Log out (singular spelling of the spec)", tag=TAG)

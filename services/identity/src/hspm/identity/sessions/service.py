@@ -8,6 +8,7 @@ request's units of work, instead of a connection; the rest run in the caller's.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ import structlog
 
 from hspm.common.auth import Principal
 from hspm.common.db import Conn
-from hspm.common.errors import NotFound, Unauthorized
+from hspm.common.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
 from hspm.identity.config import Settings
 from hspm.identity.identity_providers import service as identity_providers
 from hspm.identity.roles import service as roles
@@ -185,6 +186,136 @@ async def log_out(conn: Conn, p: Principal) -> None:
     if p.session_id is None or p.user_id is None:
         raise NotFound("There is no session to end.")
     await tokens.end_session(conn, p.session_id, p.user_id)
+
+
+# --- device sign-in (the command line) ------------------------------------------------------
+
+DEVICE_TTL_SECONDS = 600
+DEVICE_INTERVAL_SECONDS = 5
+# RFC 8628 §3.5: each poll that comes too soon lengthens the interval by five seconds.
+DEVICE_SLOW_DOWN_SECONDS = 5
+# Consonants only (RFC 8628 §6.1): no vowels, so no words; no look-alike letters.
+USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
+USER_CODE_LENGTH = 8
+# Starting a sign-in is anonymous: bound the rows a flood of requests can leave for ten minutes.
+MAX_PENDING_DEVICE_SIGN_INS = 10_000
+
+
+@dataclass(frozen=True)
+class DeviceStarted:
+    """A new device sign-in: the secret the device polls with and the code a person types."""
+
+    device_code: str
+    user_code: str
+    expires_in: int
+    interval: int
+
+
+@dataclass(frozen=True)
+class DevicePoll:
+    """One poll's answer: the RFC 8628 ``error`` while there is no session, else the session."""
+
+    error: str | None
+    session: Record | None = None
+    user: Record | None = None
+
+
+def _new_user_code() -> str:
+    return "".join(secrets.choice(USER_CODE_ALPHABET) for _ in range(USER_CODE_LENGTH))
+
+
+def format_user_code(code: str) -> str:
+    """``ABCDEFGH`` as people read it: ``ABCD-EFGH``."""
+    half = USER_CODE_LENGTH // 2
+    return f"{code[:half]}-{code[half:]}"
+
+
+def normalize_user_code(typed: str) -> str | None:
+    """The code as stored, whatever case and dashes or spaces it was typed with; None when it
+    cannot be one (wrong length or letters), so nothing is looked up for it."""
+    code = "".join(ch for ch in typed.upper() if ch not in "- ")
+    if len(code) != USER_CODE_LENGTH or any(ch not in USER_CODE_ALPHABET for ch in code):
+        return None
+    return code
+
+
+async def start_device_sign_in(conn: Conn, client_name: str) -> DeviceStarted:
+    """Record a pending device sign-in; only the codes' hashes are kept."""
+    await store.purge_device_authorizations(conn)
+    if await store.count_device_authorizations(conn) >= MAX_PENDING_DEVICE_SIGN_INS:
+        raise TooManyRequests("Too many device sign-ins are in progress; try again in a few minutes.")
+    device_code = oidc.one_time_secret()
+    # 20^8 codes: a clash with a live one is rare; draw again rather than fail.
+    for _ in range(5):
+        user_code = _new_user_code()
+        if await store.insert_device_authorization(
+            conn,
+            oidc.digest(device_code),
+            oidc.digest(user_code),
+            client_name,
+            DEVICE_TTL_SECONDS,
+            DEVICE_INTERVAL_SECONDS,
+        ):
+            return DeviceStarted(device_code, user_code, DEVICE_TTL_SECONDS, DEVICE_INTERVAL_SECONDS)
+    raise RuntimeError("no free user code after five draws")
+
+
+async def poll_device_sign_in(conn: Conn, device_code: str, ttl_seconds: int) -> DevicePoll:
+    """Answer a device's poll: pending, slow down, expired, denied, or (once) the session.
+
+    Every answer but "pending" and "slow down" ends the sign-in: the row is deleted, so a
+    device code is worth a session at most once.
+    """
+    device_hash = oidc.digest(device_code)
+    row = await store.lock_device_authorization(conn, device_hash)
+    if row is None:
+        return DevicePoll("expired_token")
+    if row["expired"] or row["approved"] is False:
+        await store.delete_device_authorization(conn, device_hash)
+        return DevicePoll("expired_token" if row["expired"] else "access_denied")
+    if row["approved"] is None:
+        too_soon = bool(row["too_soon"])
+        await store.record_device_poll(conn, device_hash, DEVICE_SLOW_DOWN_SECONDS if too_soon else 0)
+        return DevicePoll("slow_down" if too_soon else "authorization_pending")
+    await store.delete_device_authorization(conn, device_hash)
+    user = await users.find_user(conn, row["approver_id"])
+    if user is None:
+        return DevicePoll("access_denied")
+    session = await tokens.start_session(conn, user["id"], row["approver_identity_id"], ttl_seconds)
+    log.info("device.signed_in", user_id=str(user["id"]), session_id=str(session["id"]))
+    return DevicePoll(None, session, user)
+
+
+async def _browser_session(conn: Conn, p: Principal) -> Record:
+    """The caller's login session; API tokens may not approve sign-ins (nor look them up)."""
+    if p.is_anonymous or p.user_id is None:
+        raise Unauthorized("Sign in to approve a device.")
+    session = await tokens.active_session(conn, p.session_id) if p.session_id else None
+    if session is None or session["kind"] != "session":
+        raise Forbidden("Only a signed-in person can approve a device, not an API token.")
+    return session
+
+
+async def find_device_sign_in(conn: Conn, p: Principal, user_code: str) -> Record:
+    """A pending device sign-in by its user code, for the page that asks to approve it."""
+    await _browser_session(conn, p)
+    code = normalize_user_code(user_code)
+    row = await store.find_pending_device_authorization(conn, oidc.digest(code)) if code else None
+    if code is None or row is None:
+        raise NotFound("This code is unknown, already used or expired; start the sign-in again.")
+    return row
+
+
+async def decide_device_sign_in(conn: Conn, p: Principal, user_code: str, approve: bool) -> None:
+    """Approve (the session will be the caller's) or deny a pending device sign-in, once."""
+    session = await _browser_session(conn, p)
+    code = normalize_user_code(user_code)
+    decided = code is not None and await store.decide_device_authorization(
+        conn, oidc.digest(code), approve, session["user_id"], session["identity_id"]
+    )
+    if not decided:
+        raise NotFound("This code is unknown, already used or expired; start the sign-in again.")
+    log.info("device.decided", user_id=str(session["user_id"]), approved=approve)
 
 
 # --- what a session stands for ----------------------------------------------------------------

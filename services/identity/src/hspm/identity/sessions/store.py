@@ -1,5 +1,5 @@
 """All SQL of the sessions area: OpenID Connect logins in flight, the one-time codes that
-hand a finished login's token to the UI, and the database's clock."""
+hand a finished login's token to the UI, device sign-ins, and the database's clock."""
 
 from __future__ import annotations
 
@@ -66,6 +66,85 @@ async def take_login_code(conn: Conn, code_hash: bytes) -> UUID | None:
 
 async def purge_login_codes(conn: Conn) -> None:
     await conn.execute("DELETE FROM login_codes WHERE expires_at <= now()")
+
+
+async def insert_device_authorization(
+    conn: Conn, device_hash: bytes, user_code_hash: bytes, client_name: str, ttl_seconds: int, interval: int
+) -> bool:
+    """Record a pending device sign-in; False when the user code is taken (draw another)."""
+    inserted: bool | None = await conn.fetchval(
+        """INSERT INTO device_authorizations
+               (device_hash, user_code_hash, client_name, expires_at, interval_seconds)
+           VALUES ($1, $2, $3, now() + make_interval(secs => $4), $5)
+           ON CONFLICT DO NOTHING RETURNING true""",
+        device_hash,
+        user_code_hash,
+        client_name,
+        ttl_seconds,
+        interval,
+    )
+    return bool(inserted)
+
+
+async def count_device_authorizations(conn: Conn) -> int:
+    return int(await conn.fetchval("SELECT count(*) FROM device_authorizations"))
+
+
+async def purge_device_authorizations(conn: Conn) -> None:
+    await conn.execute("DELETE FROM device_authorizations WHERE expires_at <= now()")
+
+
+async def lock_device_authorization(conn: Conn, device_hash: bytes) -> asyncpg.Record | None:
+    """A device sign-in by its device code, locked for this poll, with the database's verdicts:
+    ``expired`` and ``too_soon`` (polled again within its interval)."""
+    return await conn.fetchrow(
+        """SELECT *, expires_at <= now() AS expired,
+                  coalesce(last_polled_at > now() - make_interval(secs => interval_seconds), false)
+                      AS too_soon
+           FROM device_authorizations WHERE device_hash = $1 FOR UPDATE""",
+        device_hash,
+    )
+
+
+async def record_device_poll(conn: Conn, device_hash: bytes, slow_down_by: int) -> None:
+    """Remember when the device last polled, lengthening its interval when it was too soon."""
+    await conn.execute(
+        """UPDATE device_authorizations
+           SET last_polled_at = now(), interval_seconds = interval_seconds + $2
+           WHERE device_hash = $1""",
+        device_hash,
+        slow_down_by,
+    )
+
+
+async def delete_device_authorization(conn: Conn, device_hash: bytes) -> None:
+    await conn.execute("DELETE FROM device_authorizations WHERE device_hash = $1", device_hash)
+
+
+async def find_pending_device_authorization(conn: Conn, user_code_hash: bytes) -> asyncpg.Record | None:
+    """A live, undecided device sign-in by its user code."""
+    return await conn.fetchrow(
+        """SELECT * FROM device_authorizations
+           WHERE user_code_hash = $1 AND approved IS NULL AND expires_at > now()""",
+        user_code_hash,
+    )
+
+
+async def decide_device_authorization(
+    conn: Conn, user_code_hash: bytes, approved: bool, approver_id: UUID, identity_id: UUID | None
+) -> bool:
+    """Approve or deny a live, undecided device sign-in, once; False when there is none."""
+    decided: bool | None = await conn.fetchval(
+        """UPDATE device_authorizations
+           SET approved = $2, decided_at = now(), approver_id = $3, approver_identity_id = $4
+           WHERE user_code_hash = $1 AND approved IS NULL AND expires_at > now()
+           RETURNING true""",
+        user_code_hash,
+        approved,
+        approver_id,
+        identity_id,
+    )
+    return bool(decided)
 
 
 async def database_now(conn: Conn) -> datetime:

@@ -1,4 +1,5 @@
-"""JSON shapes of the sessions area: the status document, the gateway's principal, tokens."""
+"""JSON shapes of the sessions area: the status document, the gateway's principal, tokens,
+device sign-ins."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from urllib.parse import urlencode, urlsplit
 import asyncpg
 
 from hspm.common import permissions
-from hspm.identity.sessions.service import SessionPrincipal, Status, Whoami
+from hspm.identity.sessions.service import DeviceStarted, SessionPrincipal, Status, Whoami, format_user_code
 from hspm.identity.signing import TokenIssuer
 from hspm.identity.users import views as users
 
@@ -74,6 +75,43 @@ def session_token(issuer: TokenIssuer, session: asyncpg.Record) -> str:
 def logged_in(token: str, session: asyncpg.Record) -> dict[str, Any]:
     """The callback's answer when no UI waits for the browser, and the code exchange's."""
     return {"jwt": token, "authorization": f"Bearer {token}", "expires_at": session["expires_at"]}
+
+
+def device_signed_in(token: str, session: asyncpg.Record, user: asyncpg.Record, base: str) -> dict[str, Any]:
+    """A device's session: the code exchange's shape, and whose session it is."""
+    return logged_in(token, session) | {"user": users.user(user, base)}
+
+
+def device_started(started: DeviceStarted, public_url: str) -> dict[str, Any]:
+    """RFC 8628's device authorization response; the page to approve it is the UI's."""
+    user_code = format_user_code(started.user_code)
+    page = f"{public_url.rstrip('/')}/ui/device"
+    return {
+        "device_code": started.device_code,
+        "user_code": user_code,
+        "verification_uri": page,
+        "verification_uri_complete": f"{page}?{urlencode({'user_code': user_code})}",
+        "expires_in": started.expires_in,
+        "interval": started.interval,
+    }
+
+
+def device_pending(row: asyncpg.Record, user_code: str) -> dict[str, Any]:
+    """A pending device sign-in as the approval page shows it."""
+    return {"user_code": user_code, "client_name": row["client_name"], "expires_at": row["expires_at"]}
+
+
+def device_error(error: str) -> dict[str, Any]:
+    """A poll's refusal, as RFC 8628 words it, with what the device should do."""
+    return {"error": error, "error_description": DEVICE_ERRORS[error]}
+
+
+DEVICE_ERRORS = {
+    "authorization_pending": "Not approved yet; poll again after the interval.",
+    "slow_down": "Polling too fast; wait five seconds more between polls.",
+    "expired_token": "This device code is unknown, used or expired; start the sign-in again.",
+    "access_denied": "The sign-in was denied.",
+}
 
 
 def ui_landing(ui_url: str, code: str) -> str:
