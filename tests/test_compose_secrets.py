@@ -22,7 +22,13 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / ".env.example"
 CHECK = "secrets-check"
-SECRETS = ("POSTGRES_PASSWORD", "RABBITMQ_PASSWORD", "HSPM_INTERNAL_SECRET", "HSPM_SIGNING_KEY")
+SECRETS = (
+    "POSTGRES_PASSWORD",
+    "RABBITMQ_PASSWORD",
+    "HSPM_INTERNAL_SECRET",
+    "HSPM_SIGNING_KEY",
+    "HSPM_LICENSE_SIGNING_KEY",
+)
 # Every service that keeps or uses a secret, whatever the profile.
 GUARDED = (
     "postgres",
@@ -88,6 +94,7 @@ def _env_file(tmp_path: Path, **overrides: str) -> Path:
         "RABBITMQ_PASSWORD": secrets.token_hex(16),
         "HSPM_INTERNAL_SECRET": secrets.token_hex(32),
         "HSPM_SIGNING_KEY": _pem("MIGHAgEAMBMGByqGSM49AgEGCCqGSM49"),
+        "HSPM_LICENSE_SIGNING_KEY": _pem("MC4CAQAwBQYDK2VwBCIEI"),
     } | overrides
     lines = []
     for line in EXAMPLE.read_text().splitlines():
@@ -111,7 +118,7 @@ class TestPlaceholderSecrets:
 
     @pytest.mark.parametrize("name", SECRETS)
     def test_each_placeholder_is_refused_on_its_own(self, tmp_path: Path, name: str) -> None:
-        placeholder = _pem("change-me") if name == "HSPM_SIGNING_KEY" else "change-me"
+        placeholder = _pem("change-me") if name.endswith("SIGNING_KEY") else "change-me"
         done = _run_check(_config(_env_file(tmp_path, **{name: placeholder})))
         assert done.returncode != 0
         assert name in done.stderr
@@ -137,3 +144,17 @@ class TestPlaceholderSecrets:
         assert check.get("read_only") is True
         assert not check.get("ports")
         assert check.get("restart") in (None, "no")
+
+
+class TestServicesAgree:
+    def test_the_gateway_accepts_the_issuer_identity_signs_as(self, tmp_path: Path) -> None:
+        env = _env_file(tmp_path, HSPM_PUBLIC_URL="https://marketplace.example.org")
+        services = _config(env, "full")["services"]
+        issued_as = services["identity"]["environment"]["HSPM_PUBLIC_URL"]
+        assert issued_as == "https://marketplace.example.org"
+        assert services["gateway"]["environment"]["HSPM_TOKEN_ISSUER"] == issued_as
+
+    def test_licensing_signs_offline_licenses_with_the_key_given(self, tmp_path: Path) -> None:
+        services = _config(_env_file(tmp_path), "full")["services"]
+        key = services["licensing"]["environment"]["HSPM_LICENSE_SIGNING_KEY"]
+        assert key.startswith("-----BEGIN PRIVATE KEY-----\n") and "change-me" not in key
