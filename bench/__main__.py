@@ -15,7 +15,7 @@ from pathlib import Path
 
 import orjson
 
-from bench import agent, catalog, gateway, licensing, notifier, table, validation
+from bench import agent, catalog, gateway, licensing, notifier, table, validation, web
 from hspm.common.testing import unique
 from hspm.devstack.testing import drop_stack_state, start_stack
 
@@ -50,6 +50,8 @@ async def main(which: set[str]) -> None:
                 rows += await notifier.run(stack)
             if "agent" in which:
                 rows += await agent.run(stack, tokens)
+            if "web" in which:
+                rows += await web.run(stack, tokens)
             table.render(rows, _line)
             _line("\n" + orjson.dumps([r.__dict__ | {"ratio": r.ratio, "met": r.met} for r in rows]).decode())
             if broken := table.failed(rows):
@@ -60,7 +62,7 @@ async def main(which: set[str]) -> None:
             await drop_stack_state(stack.config)
 
 
-BENCHMARKS = ("gateway", "catalog", "validation", "licensing", "notifier", "agent")
+BENCHMARKS = ("gateway", "catalog", "validation", "licensing", "notifier", "agent", "web")
 
 if __name__ == "__main__":
     # ``python -m bench validation`` runs one; no argument runs them all.

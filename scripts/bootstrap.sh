@@ -11,12 +11,13 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 # the database and broker if absent, and the
 # validator's toolchain: the local OCI registry, skopeo + umoci to pull and unpack,
 # runc for the sandbox, busybox-static for the sample images; podman, slirp4netns and
-# uidmap for the Platform Agent's podman driver.
+# uidmap for the Platform Agent's podman driver; chromium for the web UI's browser tests
+# (Playwright drives Debian's build; it never downloads a browser of its own).
 missing=()
 need() { dpkg -s "$1" >/dev/null 2>&1 || missing+=("$1"); }
 need wrk
 need nginx
-for pkg in docker-registry skopeo umoci runc busybox-static podman slirp4netns uidmap; do need "$pkg"; done
+for pkg in docker-registry skopeo umoci runc busybox-static podman slirp4netns uidmap chromium; do need "$pkg"; done
 command -v node >/dev/null || need nodejs
 command -v npm >/dev/null || need npm
 command -v pg_ctlcluster >/dev/null || command -v postgres >/dev/null || need postgresql

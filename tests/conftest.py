@@ -16,7 +16,11 @@ from hspm.devstack.testing import drop_stack_state, start_stack
 @pytest_asyncio.fixture(scope="session")
 async def stack(tmp_path_factory: pytest.TempPathFactory, pg_dsn: str, amqp_url: str) -> AsyncIterator[Stack]:
     """One private marketplace for the system tests: own ports, databases, namespace."""
-    running = await start_stack(tmp_path_factory.mktemp("stack"), unique("sys"), pg_dsn, amqp_url)
+    # Every test, the browser's pages and the web UI's own API calls come from one address:
+    # under the per-client limit made for people they would wait on each other's 429s.
+    # The gateway's own tests prove the limit (services/gateway/tests/integration/test_edge.py).
+    env = {"HSPM_RATE_LIMIT_PER_MINUTE": "6000"}
+    running = await start_stack(tmp_path_factory.mktemp("stack"), unique("sys"), pg_dsn, amqp_url, env)
     yield running
     await running.stop()
     await drop_stack_state(running.config)

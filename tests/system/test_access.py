@@ -88,9 +88,10 @@ class TestRoleChangesTakeEffect:
         await wait_for(refused_again, timeout=5)
 
 
-class TestServicesNotYetDeployed:
-    async def test_their_routes_say_not_available(self, stack: Stack) -> None:
-        url = f"{stack.config.gateway_url}/ui"
+class TestTheWebUi:
+    async def test_the_gateway_serves_its_pages_to_anyone(self, stack: Stack) -> None:
+        url = f"{stack.config.gateway_url}/ui/"
         async with aiohttp.ClientSession() as http, http.get(url) as resp:
-            assert resp.status == 503
-            assert "web service is not available" in (await resp.json(content_type=None))["detail"]
+            assert resp.status == 200
+            assert resp.content_type == "text/html"
+            assert "<main" in await resp.text()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -10,14 +11,21 @@ import jwt
 import pytest
 
 from hspm.common.testing import wait_for
+from hspm.devstack.api import RATE_LIMIT_RETRIES, retry_after
 from hspm.devstack.login import LoginFailed, browser_login
 from hspm.devstack.stack import Stack
 
 
 async def _get(url: str, token: str | None = None) -> tuple[int, Any, dict[str, str]]:
+    """The answer to a GET; a 429 (the suite shares one client address) is waited out."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with aiohttp.ClientSession() as http, http.get(url, headers=headers) as resp:
-        return resp.status, await resp.json(content_type=None), dict(resp.headers)
+    async with aiohttp.ClientSession() as http:
+        for _ in range(RATE_LIMIT_RETRIES):
+            async with http.get(url, headers=headers) as resp:
+                if resp.status != 429:
+                    return resp.status, await resp.json(content_type=None), dict(resp.headers)
+                await asyncio.sleep(retry_after(resp.headers.get("Retry-After")))
+    raise AssertionError(f"GET {url}: still rate-limited after {RATE_LIMIT_RETRIES} tries")
 
 
 async def _local_idp(stack: Stack) -> str:

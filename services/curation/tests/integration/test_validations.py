@@ -84,6 +84,19 @@ class TestRequest:
         assert (await curation.get(runs_path(pid, bid), curation.customer)).status == 404
         assert (await curation.get(runs_path(pid, bid), curation.isv)).status == 200
 
+    async def test_a_withdrawn_build_is_no_longer_on_offer(self, curation) -> None:
+        """A recalled or withdrawn build is gone from the catalog: its runs go with it."""
+        pid = await curation.product(curation.isv)
+        bid = await curation.published(pid)
+        assert (await curation.get(runs_path(pid, bid), curation.customer)).status == 200
+        await curation.deliver(
+            catalog.BuildWithdrawn(build_id=bid, product_id=pid, status="recalled", reason="Recalled.")
+        )
+        assert (await curation.post(runs_path(pid, bid), curation.customer)).status == 404
+        assert (await curation.get(runs_path(pid, bid), curation.customer)).status == 404
+        assert (await curation.get(runs_path(pid, bid), curation.other_isv)).status == 404
+        assert (await curation.get(runs_path(pid, bid), curation.isv)).status == 200
+
 
 class TestRead:
     async def test_runs_newest_first_with_rules(self, curation) -> None:

@@ -22,7 +22,7 @@ RATE_LIMIT_RETRIES = 5
 RETRY_AFTER_CAP = 5.0
 
 
-def _retry_after(value: str | None) -> float:
+def retry_after(value: str | None) -> float:
     """Seconds to wait; the gateway sends delta-seconds (an HTTP date counts as 1 s)."""
     try:
         return min(max(float(value or 1), 0.0), RETRY_AFTER_CAP)
@@ -54,7 +54,7 @@ class GatewayApi:
             async with self.http.request(method, self.base + path, headers=headers, json=body) as resp:
                 text = await resp.text()
                 if resp.status == 429:
-                    await asyncio.sleep(_retry_after(resp.headers.get("Retry-After")))
+                    await asyncio.sleep(retry_after(resp.headers.get("Retry-After")))
                     continue
                 if accept != "application/json":
                     return resp.status, text

@@ -46,7 +46,7 @@ class ServiceSpec:
 
 # Services the gateway routes to but this repository does not run yet: an empty URL
 # tells the gateway so, and it answers 503 "not available" instead of trying a port.
-NOT_YET_BUILT = ("web",)
+NOT_YET_BUILT: tuple[str, ...] = ()
 
 # Later services join by adding a line here (and leaving NOT_YET_BUILT).
 SERVICES: tuple[ServiceSpec, ...] = (
@@ -56,11 +56,14 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("validator", 8084, database=False),
     ServiceSpec("licensing", 8085),
     ServiceSpec("notifier", 8086),
+    ServiceSpec("web", 8087, database=False),
     ServiceSpec("gateway", 8080, database=False),
 )
 IDENTITY = next(s for s in SERVICES if s.name == "identity")
 ALL_PARTS = ("registry", "oidc", *(s.name for s in SERVICES))
 REGISTRY_PORT = 5000
+# The web UI's page that finishes a browser's sign-in (identity's HSPM_UI_URL).
+UI_LANDING = "/ui/login/done"
 
 
 def free_port() -> int:
@@ -192,6 +195,10 @@ class Stack:
             env["HSPM_DATABASE_URL"] = c.database_url(spec.name)
         if spec.name == "identity":
             env["HSPM_SIGNING_KEY"] = self.signing_key
+            # After an OpenID Connect login the browser lands on the UI with a one-time code.
+            env["HSPM_UI_URL"] = f"{c.gateway_url}{UI_LANDING}"
+        if spec.name == "web":
+            env["HSPM_API_URL"] = c.gateway_url
         if spec.name == "licensing":
             env["HSPM_LICENSE_SIGNING_KEY"] = self.license_signing_key
         if spec.name == "curation":

@@ -101,8 +101,13 @@ def _request(
 
 
 def _on_offer(build: Record) -> bool:
-    """Published, of a listed product: a customer may evaluate it."""
-    return build["published_at"] is not None and bool(build["listed"]) and build["deleted_at"] is None
+    """Published and not since withdrawn or recalled, of a listed product: a customer may evaluate it."""
+    return (
+        build["published_at"] is not None
+        and build["withdrawn_at"] is None
+        and bool(build["listed"])
+        and build["deleted_at"] is None
+    )
 
 
 async def readable_build(
