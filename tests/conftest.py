@@ -13,6 +13,13 @@ from hspm.devstack.stack import Stack
 from hspm.devstack.testing import drop_stack_state, start_stack
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The access matrix runs last: its world recalls the demo's published build of
+    Sepsis Watch and sends allowed writes, so the flows that deploy the demo catalog must
+    have run before it on the shared stack."""
+    items.sort(key=lambda item: "tests/system/access/" in item.nodeid)
+
+
 @pytest_asyncio.fixture(scope="session")
 async def stack(tmp_path_factory: pytest.TempPathFactory, pg_dsn: str, amqp_url: str) -> AsyncIterator[Stack]:
     """One private marketplace for the system tests: own ports, databases, namespace."""

@@ -256,7 +256,7 @@ TABLE: tuple[Row, ...] = (
     r("PATCH", "/users/{user_id}/platforms/{platform_id}/instances/{instance_id}", "1A44A44"),
     r("DELETE", "/users/{user_id}/platforms/{platform_id}/instances/{instance_id}", "1D44D44"),
     r("GET", "/validation_policy", "1AAAAAA"),
-    r("PUT", "/validation_policy", "1333A33"),
+    r("PUT", "/validation_policy", "1333D33", "replaces the whole policy: a probe would reset the registries"),
     r("GET", "/validation_policy/exceptions", "1333AAA"),
     r("POST", "/validation_policy/exceptions", "1333D33", "operators waive rules", {"product_id": "{product_id}", "rule": "health.declared", "reason": "probe"}),
     r("GET", "/validation_policy/exceptions/{exception_id}", "1333AAA"),
