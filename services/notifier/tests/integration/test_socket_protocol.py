@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 
 from hspm.client.agent import checksum
 from hspm.common.events import curation
+from hspm.common.testing import wait_for
 from hspm.notifier.pruning import prune_once
 from hspm.notifier.stream import service as stream
 
@@ -43,7 +44,14 @@ async def test_bad_frames_get_error_frames_and_change_nothing(notifier) -> None:
     await ws.send_json({"type": "ack", "seq": 1})  # backwards, after a good one
     assert (await notifier.recv(ws))["code"] == "out_of_order"
     assert await notifier.stream(platform["id"]) == before
-    assert await (await notifier.db()).fetchval(acked, UUID(platform["id"])) == 2
+    # Acknowledgements are written in batches (sockets.batch.Latest), after the frame is
+    # answered: the position reaches the table soon, not before the reply.
+    db = await notifier.db()
+
+    async def recorded() -> bool:
+        return await db.fetchval(acked, UUID(platform["id"])) == 2
+
+    await wait_for(recorded, timeout=10.0)
     await ws.send_json({"type": "ping", "ref": "still-here"})
     assert await notifier.recv(ws) == {"type": "pong", "ref": "still-here"}
     await ws.close()
