@@ -4,6 +4,7 @@ by ``marketplace.json`` upload (each error at its field), live validation, decis
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -36,9 +37,10 @@ async def new_product(request: web.Request) -> web.Response:
     return page(request, "vendor/product_form.html", values={}, errors={}, detail=None, product=None)
 
 
-async def create_product(request: web.Request) -> web.Response:
-    data = await form(request)
-    values = {k: text(data, k) for k in PRODUCT_FIELDS}
+def _product_form_again(
+    request: web.Request, values: dict[str, str], product: dict[str, Any] | None
+) -> Callable[[int, dict[str, list[str]], str | None], web.Response]:
+    """The product form shown again with what was typed and each error at its field."""
 
     def again(status: int, errors: dict[str, list[str]], detail: str | None) -> web.Response:
         return page(
@@ -48,8 +50,17 @@ async def create_product(request: web.Request) -> web.Response:
             values=values,
             errors=errors,
             detail=detail,
-            product=None,
+            product=product,
         )
+
+    return again
+
+
+async def create_product(request: web.Request) -> web.Response:
+    data = await form(request)
+    values = {k: text(data, k) for k in PRODUCT_FIELDS}
+
+    again = _product_form_again(request, values, None)
 
     return await submit(
         api(request).post("/products", compact(values)),
@@ -89,16 +100,7 @@ async def update_product(request: web.Request) -> web.Response:
     pid, data = path_uuid(request, "product_id"), await form(request)
     values = {k: text(data, k) for k in PRODUCT_FIELDS}
 
-    def again(status: int, errors: dict[str, list[str]], detail: str | None) -> web.Response:
-        return page(
-            request,
-            "vendor/product_form.html",
-            status,
-            values=values,
-            errors=errors,
-            detail=detail,
-            product={"id": pid},
-        )
+    again = _product_form_again(request, values, {"id": pid})
 
     body = {k: (v or None) for k, v in values.items()} | {"name": values["name"]}
     return await submit(
