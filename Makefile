@@ -46,5 +46,8 @@ fmt: ## format and autofix
 bench: deps ## performance figures with their baselines (BENCH="validation" runs one)
 	@$(UV) run --frozen python -m bench $(BENCH)
 
+soak: deps ## flows under kills and restarts, private database and broker (SOAK_ROUNDS=100)
+	@$(UV) run --frozen python -m hspm.devstack.soak
+
 clean: ## remove local state (.hspm) and caches
 	rm -rf .hspm .pytest_cache .mypy_cache .ruff_cache

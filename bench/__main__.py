@@ -11,11 +11,12 @@ import asyncio
 import os
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
 
-from bench import agent, catalog, gateway, licensing, notifier, table, validation, web
+from bench import agent, catalog, gateway, licensing, notifier, readme, table, validation, web
 from hspm.common.testing import unique
 from hspm.devstack.testing import drop_stack_state, start_stack
 
@@ -53,6 +54,10 @@ async def main(which: set[str]) -> None:
             if "web" in which:
                 rows += await web.run(stack, tokens)
             table.render(rows, _line)
+            if which == set(BENCHMARKS):
+                when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+                if readme.update(table.markdown(rows, when, readme.machine())):
+                    _line('\nREADME.md: the table under "Latest benchmark" is this run\'s.')
             _line("\n" + orjson.dumps([r.__dict__ | {"ratio": r.ratio, "met": r.met} for r in rows]).decode())
             if broken := table.failed(rows):
                 names = "; ".join(f"{r.figure}: {r.statuses or r.errors}" for r in broken)

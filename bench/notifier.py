@@ -585,6 +585,7 @@ def bare_event(epoch: str, seq: int, build_id: UUID, product_id: UUID) -> str:
         "message": BUILD_MESSAGE,
         "model": model,
         "created_at": datetime.now(UTC),
+        "traceparent": None,
     }
     return protocol.dumps(protocol.event(epoch, row))
 

@@ -103,3 +103,21 @@ def render(rows: Sequence[Row], line: Callable[[str], None]) -> None:
 def failed(rows: Sequence[Row]) -> list[Row]:
     """Rows whose runs had errors: the bench run fails with them."""
     return [r for r in rows if r.errors]
+
+
+def markdown(rows: Sequence[Row], when: str, machine: str) -> str:
+    """The same table in Markdown, headed by when and where it was measured (for the README)."""
+    out = [
+        f"Measured {when} on {machine}.",
+        "",
+        "| figure | value | baseline | ratio | target | met | errors |",
+        "|---|---:|---:|---:|---:|:-:|---:|",
+    ]
+    for r in rows:
+        value = f"{_num(r.value, 2 if r.value < 100 else 0)} {r.unit}"
+        baseline = f"{_num(r.baseline, 2 if (r.baseline or 0) < 100 else 0)} {r.baseline_name}".strip()
+        met = {True: "met", False: "**missed**", None: ""}[r.met]
+        errors = f"{r.errors} {r.statuses}".strip() if r.errors else "0"
+        cells = (r.figure, value, baseline, _num(r.ratio, 2), r.target_text(), met, errors)
+        out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(out)

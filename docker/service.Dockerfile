@@ -65,8 +65,11 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 FROM ${PYTHON_IMAGE} AS service
 ARG SERVICE
 ARG PORT
+# The health path as a label as well as the HEALTHCHECK below: an OCI-format build drops
+# HEALTHCHECK, and the validator and platforms then probe the path the label names.
 LABEL org.opencontainers.image.title="hspm-${SERVICE}" \
-      org.opencontainers.image.description="HSP Marketplace ${SERVICE} service"
+      org.opencontainers.image.description="HSP Marketplace ${SERVICE} service" \
+      org.hl7.hspm.health-path="/healthz"
 
 RUN groupadd --system --gid 10001 hspm \
     && useradd --system --uid 10001 --gid 10001 --no-create-home \

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bench.table import Row, failed, render
+from bench import readme
+from bench.table import Row, failed, markdown, render
 from bench.wrk import Run, median_run, parse
 
 WRK_OUTPUT = """Running 8s test @ http://127.0.0.1:8080/products/1
@@ -64,3 +65,21 @@ def test_the_table_names_missed_targets_and_errors() -> None:
     assert "0.38" in read_line and "MISSED" in read_line and read_line.endswith(" 0")
     assert " met " in search_line and search_line.endswith("3 ERRORS 503×3")
     assert failed(rows) == [rows[1]]
+
+
+def test_the_readme_table_names_when_and_where_and_replaces_only_its_own_section(tmp_path) -> None:
+    rows = [
+        Row("product read", 3948, "req/s", 3876, "bare", target=0.6),
+        Row("search p99", 61.0, "ms", target=50, lower_is_better=True, errors=2, statuses="503×2"),
+    ]
+    text = markdown(rows, "2026-12-03 14:00 UTC", "Some CPU, 2 cores")
+    assert text.splitlines()[0] == "Measured 2026-12-03 14:00 UTC on Some CPU, 2 cores."
+    assert "| product read | 3,948 req/s | 3,876 bare | 1.02 | ratio >= 0.60 | met | 0 |" in text
+    assert "| search p99 | 61.00 ms |  |  | < 50 ms | **missed** | 2 503×2 |" in text
+    page = tmp_path / "README.md"
+    page.write_text(f"# Title\n\n{readme.START}\nold table\n{readme.END}\n\nAfter.\n")
+    assert readme.update(text, page)
+    assert page.read_text() == f"# Title\n\n{readme.START}\n{text}\n{readme.END}\n\nAfter.\n"
+    page.write_text("no markers\n")
+    assert not readme.update(text, page) and page.read_text() == "no markers\n"
+    assert "cores" in readme.machine()

@@ -4,9 +4,10 @@ An ISV's three builds are validated and approved (1.0.0 and 1.1.0 healthy anywhe
 1.2.0 healthy in validation but not with this platform's ``APP_MODE=production``). A
 customer registers a platform and its agent key, starts ``hspm agent run``, and creates
 an instance: podman runs the image from the local registry by digest and the instance
-shows the containers' bindings and ``deployed_at``. Then: an upgrade; a rollback of the
-unhealthy build; an agent killed mid-rollout and restarted; a recall with the "upgrade"
-policy; and the instance destroyed, leaving no container behind.
+shows the containers' bindings and ``deployed_at``. The creation and the recall are
+each followed as one trace from the gateway to the agent and back. Then: an upgrade; a
+rollback of the unhealthy build; an agent killed mid-rollout and restarted; a recall
+with the "upgrade" policy; and the instance destroyed, leaving no container behind.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import pytest_asyncio
 from hspm.common.testing import wait_for
 from hspm.devstack.agent_fixtures import WAIT, AgentProcess, World, make_world, register_key, sample
 from hspm.devstack.stack import Stack
+from hspm.devstack.traces import Collector, Span, new_traceparent
 
 pytestmark = [
     pytest.mark.timeout(1200),
@@ -80,7 +82,7 @@ async def _generations(agent: AgentProcess, instance_id: str) -> dict[str, list[
 
 
 async def test_the_agent_runs_a_new_instance_by_digest_and_reports_it(
-    world: World, agent: AgentProcess
+    world: World, agent: AgentProcess, traces: Collector
 ) -> None:
     b1 = world.builds["1.0.0"]
     # The agent reads how to run the build anonymously: it holds no user's token.
@@ -88,9 +90,17 @@ async def test_the_agent_runs_a_new_instance_by_digest_and_reports_it(
         url = f"{world.stack.config.gateway_url}/products/{world.product_id}/builds/{b1}/marketplace.json"
         async with http.get(url) as resp:
             assert resp.status == 200, await resp.text()
+    # Subscribed first, the agent hears of the new instance as an event (which carries its
+    # trace), not within the full state it starts from.
+    await agent.connected()
     started = time.monotonic()
+    traceparent, trace_id = new_traceparent()
     made = await world.api.ok(
-        "POST", f"/platforms/{world.platform_id}/instances", "customer", {"build_id": b1}
+        "POST",
+        f"/platforms/{world.platform_id}/instances",
+        "customer",
+        {"build_id": b1},
+        extra={"traceparent": traceparent},
     )
     world.instance_id = made["id"]
 
@@ -118,6 +128,7 @@ async def test_the_agent_runs_a_new_instance_by_digest_and_reports_it(
         async with http.get(f"http://{agent.listen}/metrics") as resp:
             text = await resp.text()
             assert "hspm_agent_reports_sent_total" in text and "hspm_agent_connected 1" in text, text
+    _one_trace_to_the_agent_and_back(await traces.wait_for(trace_id, "platform-agent"), "notifier")
 
 
 async def test_a_new_build_is_rolled_out_and_the_old_one_removed(world: World, agent: AgentProcess) -> None:
@@ -164,7 +175,7 @@ async def test_an_agent_killed_mid_rollout_converges_without_duplicates(
 
 
 async def test_a_recall_under_the_upgrade_policy_is_applied_and_acknowledged(
-    world: World, agent: AgentProcess
+    world: World, agent: AgentProcess, traces: Collector
 ) -> None:
     b1, b2 = world.builds["1.0.0"], world.builds["1.1.0"]
     recall = {
@@ -175,7 +186,8 @@ async def test_a_recall_under_the_upgrade_policy_is_applied_and_acknowledged(
         "fixed_build_id": b2,
     }
     started = time.monotonic()
-    issued = await world.api.ok("POST", "/recalls", "operator", recall)
+    traceparent, trace_id = new_traceparent()
+    issued = await world.api.ok("POST", "/recalls", "operator", recall, extra={"traceparent": traceparent})
     assert issued["build_ids"] == [b1]
 
     async def acknowledged() -> dict[str, Any] | None:
@@ -189,6 +201,32 @@ async def test_a_recall_under_the_upgrade_policy_is_applied_and_acknowledged(
     shown = await _instance_where(world, agent, _running_build(b2), "the recall's fix is not running")
     assert issued["id"] in shown["launch_bindings"]["recall"]
     assert list(await _generations(agent, world.instance_id)) == [b2]
+    _one_trace_to_the_agent_and_back(await traces.wait_for(trace_id, "platform-agent"), "curation")
+
+
+def _one_trace_to_the_agent_and_back(spans: list[Span], owner: str) -> None:
+    """The request at the gateway, the owning service, the notifier's stream, the agent's
+    work and what the agent sent back: one trace, each part beneath the one before."""
+    by_id = {s.span_id: s for s in spans}
+
+    def under(span: Span, ancestor: Span) -> bool:
+        while span.parent_id in by_id:
+            span = by_id[span.parent_id]
+            if span is ancestor:
+                return True
+        return False
+
+    def first(service: str, kind: str) -> Span:
+        found = [s for s in spans if s.service == service and s.kind == kind]
+        assert found, f"no {kind} span of {service}: {sorted((s.service, s.name) for s in spans)}"
+        return found[0]
+
+    gateway = first("gateway", "SERVER")
+    served = first(owner, "SERVER")
+    applied = first("platform-agent", "CONSUMER")
+    assert under(served, gateway) and under(applied, gateway)
+    answered = [s for s in spans if s.service == "notifier" and s.name.startswith("agent ")]
+    assert answered and all(under(s, applied) for s in answered), [s.name for s in spans]
 
 
 async def test_destroying_the_instance_leaves_no_container(world: World, agent: AgentProcess) -> None:

@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict
 
 from hspm.common.config import ServiceSettings
 from hspm.common.errors import ValidationFailed
+from hspm.common.models import MAX_JSON_DEPTH as MAX_DEPTH
+from hspm.common.models import json_depth as depth
 from hspm.common.testing import TEST_INTERNAL_SECRET
 from hspm.common.web import create_base_app, json_response, read_model
 from hspm.common.web.body import SERVER_FIELDS, parse_model, unwrap
@@ -138,6 +140,28 @@ class TestReadModel:
         response = await client.post("/products", data=b"  ", headers={"Content-Type": "application/json"})
         await problem(response, 400)
 
+    @pytest.mark.parametrize("levels", [MAX_DEPTH + 1, 300, 480])
+    async def test_json_nested_too_deeply_is_400(self, client: Any, levels: int) -> None:
+        # Valid JSON that no service could store and render again (orjson writes 255 levels).
+        nested = b"[" * levels + b"]" * levels
+        response = await client.post(
+            "/products",
+            data=b'{"name": "a", "price": 1, "tags": ' + nested + b"}",
+            headers={"Content-Type": "application/json"},
+        )
+        body = await problem(response, 400)
+        assert body["title"] == "JSON nested too deeply" and str(MAX_DEPTH) in body["detail"]
+
+    async def test_json_nested_to_the_limit_is_read(self, client: Any) -> None:
+        tags = b"[" * (MAX_DEPTH - 2) + b'"x"' + b"]" * (MAX_DEPTH - 2)
+        response = await client.post(
+            "/products",
+            data=b'{"product": {"name": "a", "price": 1, "tags": ' + tags + b"}}",
+            headers={"Content-Type": "application/json"},
+        )
+        body = await problem(response, 422)  # read, then refused by the model: tags are strings
+        assert set(body["errors"]) == {"tags.0"}
+
     async def test_non_json_content_type_is_415(self, client: Any) -> None:
         response = await client.post(
             "/products",
@@ -151,6 +175,21 @@ class TestReadModel:
         response = await client.post("/products", data=big, headers={"Content-Type": "application/json"})
         body = await problem(response, 413)
         assert str(MAX_BODY) in body["detail"]
+
+
+@pytest.mark.parametrize(
+    ("value", "levels"),
+    [(1, 0), ("x", 0), ([], 1), ({}, 1), ({"a": [1, {"b": []}]}, 4), ([[], [[[]]], {}], 4)],
+)
+def test_depth_counts_levels_of_arrays_and_objects(value: Any, levels: int) -> None:
+    assert depth(value) == levels
+
+
+def test_depth_needs_no_recursion() -> None:
+    value: Any = []
+    for _ in range(100_000):
+        value = [value]
+    assert depth(value) == 100_001
 
 
 class Terms(BaseModel):

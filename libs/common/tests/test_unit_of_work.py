@@ -30,6 +30,19 @@ async def write(request: web.Request) -> web.Response:
     return json_response({"ok": True})
 
 
+async def write_text(request: web.Request) -> web.Response:
+    async with unit_of_work(request) as conn:
+        await conn.execute("INSERT INTO notes (body) VALUES ('first')")
+        await conn.execute("INSERT INTO notes (body) VALUES ($1)", request.query["body"])
+    return json_response({"ok": True})
+
+
+async def find_text(request: web.Request) -> web.Response:
+    async with unit_of_work(request) as conn:
+        count = await conn.fetchval("SELECT count(*) FROM notes WHERE body = $1", request.query["body"])
+    return json_response({"count": count})
+
+
 async def read(request: web.Request) -> web.Response:
     # POST /notes/search reads too: the handler says so.
     async with unit_of_work(request, read_only=request.path.endswith("/search")) as conn:
@@ -52,6 +65,8 @@ async def _client(aiohttp_client: Any, dsn: str, timeout: float, max_waiting: in
     app.router.add_get("/notes", read)
     app.router.add_post("/notes/search", read)
     app.router.add_post("/notes/count", count_call)
+    app.router.add_post("/notes/text", write_text)
+    app.router.add_get("/notes/text", find_text)
     return await aiohttp_client(app)
 
 
@@ -88,6 +103,17 @@ async def test_a_failed_write_leaves_nothing_and_frees_the_connection(client: An
         assert (await client.post("/notes?fail=1")).status == 500
     body = await (await client.get("/notes")).json()
     assert body["count"] == 0
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+async def test_a_nul_character_is_the_clients_error_and_writes_nothing(client: Any, method: str) -> None:
+    """PostgreSQL text cannot hold U+0000: a 422 naming it, not a 500, for writes and reads."""
+    response = await client.request(method, "/notes/text", params={"body": "a\x00b"})
+    assert response.status == 422, await response.text()
+    body = await response.json(content_type="application/problem+json")
+    assert "U+0000" in body["detail"]
+    assert (await (await client.get("/notes")).json())["count"] == 0
+    assert (await client.post("/notes/text", params={"body": "fine"})).status == 200
 
 
 async def test_a_read_runs_without_a_transaction(client: Any) -> None:

@@ -71,3 +71,15 @@ async def test_stopping_and_strays(parts) -> None:
     assert driver.builds("i-1") == set()
     assert await converger.sweep({}) == ["i-2"]
     assert driver.units == {} and state.deployment("i-2") is None
+
+
+async def test_a_recall_that_stopped_an_instance_still_holds_after_the_stop(parts) -> None:
+    """Stopping an instance a recall stopped must not forget the recall's override: the
+    next periodic pass would run the recalled build again."""
+    converger, driver, state = parts
+    await converger.apply(spec("a"))
+    state.put_override("i-1", "", "r-1", "stop")
+    assert (await converger.apply(spec("a", state="stopped"))).reported_state == "stopped"
+    assert state.override("i-1") == ("", "r-1", "stop")
+    await converger.remove("i-1")  # the instance itself removed: nothing of it is kept
+    assert state.override("i-1") is None and driver.units == {}

@@ -12,12 +12,27 @@ from hspm.gateway.edge.auth import InvalidToken, bearer_token
 from hspm.gateway.edge.cors import CorsPolicy
 
 
+def _bases(settings: Settings, service: str) -> list[str]:
+    replicas = settings.upstreams()[service]
+    assert replicas is not None
+    return [r.base for r in replicas.replicas]
+
+
 class TestSettings:
     def test_blank_url_means_not_deployed(self):
         s = Settings(internal_secret=TEST_INTERNAL_SECRET, catalog_url="", web_url="http://x:1/")
         assert s.upstreams()["catalog"] is None
-        assert s.upstreams()["web"] == "http://x:1"
-        assert s.upstreams()["identity"] == "http://127.0.0.1:8081"
+        assert _bases(s, "web") == ["http://x:1"]
+        assert _bases(s, "identity") == ["http://127.0.0.1:8081"]
+
+    def test_several_urls_are_replicas(self):
+        s = Settings(internal_secret=TEST_INTERNAL_SECRET, catalog_url=" http://a:1/, ,https://b ")
+        assert _bases(s, "catalog") == ["http://a:1", "https://b"]
+        replicas = s.upstreams()["catalog"]
+        assert replicas is not None
+        assert [r.address for r in replicas.replicas] == [("a", 1, "a:1"), None]
+        s = Settings(internal_secret=TEST_INTERNAL_SECRET, catalog_url=" , ")
+        assert s.upstreams()["catalog"] is None
 
     def test_defaults(self):
         s = Settings(internal_secret=TEST_INTERNAL_SECRET)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
 # Served by the base app for operators and probes, not part of the API.
@@ -63,3 +65,41 @@ class TestOpenApi:
         assert "users.create" in create_user["description"]
         assert create_user["security"] == [{"bearer": []}]
         assert "201" in create_user["responses"]
+
+
+def _documented(
+    doc: dict[str, Any], method: str, path: str, status: int, content_type: str
+) -> dict[str, Any]:
+    """The schema the document gives for this answer ({} when it declares no body); fails if undocumented."""
+    responses = doc["paths"][path][method]["responses"]
+    response = responses.get(str(status), responses["default"])
+    content = response.get("content")
+    if content is None:
+        return {}
+    assert content_type in content, (method, path, status, content_type, sorted(content))
+    schema: dict[str, Any] = content[content_type]["schema"]
+    return schema
+
+
+class TestEveryAnswerIsDocumented:
+    """What a client actually receives is what the document says it may receive."""
+
+    async def test_a_refused_device_poll_is_a_documented_oauth_error(self, identity):
+        doc = (await identity.get("/openapi.json")).body
+        r = await identity.post("/device_authorizations/token", None, {"device_code": "unknown"})
+        assert r.status == 400 and r.headers["Content-Type"].startswith("application/json"), r
+        schema = _documented(doc, "post", "/device_authorizations/token", 400, "application/json")
+        assert schema.get("required") == ["error", "error_description"]
+        Draft202012Validator(schema).validate(r.body)
+        malformed = await identity.post(
+            "/device_authorizations/token", None, data=b"{", headers={"Content-Type": "application/json"}
+        )
+        assert malformed.status == 400, malformed
+        _documented(doc, "post", "/device_authorizations/token", 400, malformed.content_type)
+
+    async def test_the_callbacks_redirect_to_the_ui_is_documented(self, fresh_db, start_identity):
+        async with start_identity(fresh_db, ui_url="https://ui.example/app") as api:
+            doc = (await api.get("/openapi.json")).body
+            bare = await api.get("/sessions")
+            assert bare.status == 302, bare
+            assert "302" in doc["paths"]["/sessions"]["get"]["responses"]

@@ -7,6 +7,9 @@ import asyncio
 import json
 from uuid import UUID, uuid4
 
+from opentelemetry import context as otel_context
+
+from hspm.common import tracing
 from hspm.notifier.sockets import protocol
 from hspm.notifier.stream import service as stream
 
@@ -29,23 +32,33 @@ async def test_a_notice_to_many_platforms_reaches_every_socket_once_in_order(not
         await ws.close()
 
 
+TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+
 async def test_the_rendered_frame_is_the_protocols_event(notifier) -> None:
     platform = await notifier.platform()
     pid = UUID(platform["id"])
     model = {"instance": {"id": "i", "n": 1, "ok": True, "none": None, "text": 'quote " and \\ é'}}
     async with notifier.pool.acquire() as conn, conn.transaction():
         await stream.append(conn, pid, "instance", "created", "Made.", model)
+        # The next change is made within a trace: its frame carries it to the agent.
+        token = otel_context.attach(tracing.extract({"traceparent": TRACEPARENT}))
+        try:
+            await stream.append(conn, pid, "instance", "updated", "Changed.", model)
+        finally:
+            otel_context.detach(token)
     async with notifier.pool.acquire() as conn:
         ((head, rows),) = await stream.read_many(conn, [(pid, 0, 10)])
-        raw = await conn.fetchrow(
-            "SELECT seq, resource_type, event_type, message, model, created_at FROM stream_events "
-            "WHERE platform_id = $1",
+        raws = await conn.fetch(
+            "SELECT seq, resource_type, event_type, message, model, created_at, traceparent "
+            "FROM stream_events WHERE platform_id = $1 ORDER BY seq",
             pid,
         )
-    assert head is not None and len(rows) == 1
-    rendered = json.loads(rows[0]["frame"])
-    expected = json.loads(protocol.dumps(protocol.event(head.epoch, raw)))
+    assert head is not None and len(rows) == 2
+    rendered = [json.loads(row["frame"]) for row in rows]
+    expected = [json.loads(protocol.dumps(protocol.event(head.epoch, raw))) for raw in raws]
     assert rendered == expected
+    assert [frame["traceparent"] for frame in rendered] == [None, TRACEPARENT]
 
 
 async def test_two_transactions_telling_overlapping_platforms_do_not_deadlock(notifier) -> None:

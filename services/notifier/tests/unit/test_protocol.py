@@ -29,6 +29,8 @@ from hspm.notifier.sockets.protocol import ProtocolError
         (json.dumps({"type": "hello", "protocol": 1, "platform_id": str(uuid4()), "pad": 1}), "invalid"),
         (json.dumps({"type": "ping", "ref": "x" * 101}), "invalid"),
         (json.dumps({"type": "ping", "pad": "x" * 2000}), "too_large"),
+        (json.dumps({"type": "ping", "traceparent": "00-abc-def-01"}), "invalid"),
+        (json.dumps({"type": "recall_ack", "recall_id": str(uuid4()), "traceparent": "x" * 60}), "invalid"),
     ],
 )
 def test_bad_frames(text: str, code: str) -> None:
@@ -42,6 +44,11 @@ def test_good_frames() -> None:
     assert protocol.parse(json.dumps({"type": "subscribe", "platform_id": str(pid)}), 1024).platform_id == pid
     report = protocol.parse(json.dumps({"type": "report", "instance_id": str(pid), "errors": ["x"]}), 1024)
     assert report.errors == ["x"] and report.launch_bindings is None
+    traced = {"type": "report", "instance_id": str(pid), "traceparent": TRACEPARENT}
+    assert protocol.parse(json.dumps(traced), 1024).traceparent == TRACEPARENT
+
+
+TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 
 def test_a_client_signature_verifies_only_for_its_platform_and_nonce() -> None:

@@ -143,6 +143,11 @@ class TestConfigurationDefault:
         ]
         assert rules.judge_configuration(ok) == ("pass", "default configuration 'default' with 1 task(s)")
 
+    def test_a_maximum_of_zero_is_unlimited(self) -> None:
+        # As the packaging schema and the catalog read it: at least two, no upper bound.
+        unlimited = [_config(_task(instances_minimum=2, instances_maximum=0))]
+        assert rules.judge_configuration(unlimited)[0] == "pass"
+
 
 class TestPorts:
     def test_declared_but_not_exposed_fails(self) -> None:

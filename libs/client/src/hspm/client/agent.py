@@ -199,10 +199,12 @@ class Agent:
                 # Not the notifier, or one that speaks another version: a browser would fail
                 # this handshake too, and retrying changes nothing.
                 raise AgentRefused(f"the server did not select the subprotocol {SUBPROTOCOL}")
-            self._ws = ws
-            self.connections += 1
             self._unacked = 0  # this connection starts from the position recorded
             await self._handshake(ws)
+            # Connected once subscribed: a frame sent before authentication is refused,
+            # and a sender that counts it as sent would lose it.
+            self._ws = ws
+            self.connections += 1
             async for message in ws:
                 if message.type is not aiohttp.WSMsgType.TEXT:
                     break

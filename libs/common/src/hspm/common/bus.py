@@ -26,7 +26,7 @@ from aio_pika.exceptions import PublishError
 from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
-from hspm.common import tracing
+from hspm.common import metrics, tracing
 from hspm.common.events import Event, UnknownEventType, parse
 
 log = structlog.get_logger(__name__)
@@ -223,6 +223,7 @@ class Consumer:
                 # Redelivering a message that cannot parse only delays the DLQ.
                 log.error("bus.poison", error=str(exc)[:500])
                 await message.reject(requeue=False)
+                metrics.consumed(self.service, event_type, "dead_lettered")
                 return
             try:
                 await self.handler(event, message)
@@ -230,6 +231,7 @@ class Consumer:
                 # A run stopped at shutdown goes back to the queue now, for the next replica,
                 # rather than whenever the broker notices the channel closing.
                 await _give_back(message)
+                metrics.consumed(self.service, event_type, "requeued")
                 raise
             except Exception:
                 attempt = delivery_count(message)
@@ -237,8 +239,11 @@ class Consumer:
                 # Back off a little so a transient failure is not retried in a hot loop.
                 await asyncio.sleep(min(0.2 * attempt, 2.0))
                 await message.nack(requeue=True)
+                # The broker dead-letters a message returned once more than the limit.
+                metrics.consumed(self.service, event_type, _returned_outcome(attempt))
                 return
             await message.ack()
+            metrics.consumed(self.service, event_type, "acked")
         structlog.contextvars.unbind_contextvars("event_type", "event_id")
 
     async def pause(self) -> None:
@@ -262,6 +267,10 @@ async def _give_back(message: AbstractIncomingMessage) -> None:
     """Requeue ``message`` if its channel is still open; closing it requeues it anyway."""
     with contextlib.suppress(Exception):
         await asyncio.shield(message.nack(requeue=True))
+
+
+def _returned_outcome(attempt: int) -> str:
+    return "dead_lettered" if attempt > DELIVERY_LIMIT else "requeued"
 
 
 def delivery_count(message: AbstractIncomingMessage) -> int:

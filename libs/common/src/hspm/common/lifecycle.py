@@ -15,6 +15,7 @@ from aiohttp import web
 from hspm.common import db, outbox
 from hspm.common.bus import Bus, Consumer
 from hspm.common.db import Conn
+from hspm.common.errors import ValidationFailed
 from hspm.common.events import Event
 from hspm.common.web.app import state_key
 
@@ -32,6 +33,9 @@ CONSUMER_DRAIN_SECONDS = 3.0
 
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# PostgreSQL's text cannot hold U+0000: a NUL in any value a request sent is the client's
+# error (422), not the service's (500), whichever query it reached.
+_UNSTORABLE_TEXT = (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError)
 
 
 class unit_of_work:  # noqa: N801 - used like the function it replaced: `async with unit_of_work(r)`
@@ -75,6 +79,8 @@ class unit_of_work:  # noqa: N801 - used like the function it replaced: `async w
                     await self._tx.rollback()
         finally:
             await db.give_back(self._pool, self._conn)
+        if isinstance(exc, _UNSTORABLE_TEXT):
+            raise ValidationFailed({"text": ["must not contain the NUL character (U+0000)"]}) from exc
 
 
 def database(package: str) -> CleanupCtx:

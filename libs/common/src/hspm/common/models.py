@@ -11,6 +11,21 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, m
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text = Annotated[str, StringConstraints(max_length=10_000)]
 Short = Annotated[str, StringConstraints(max_length=500)]
+# Deeper than any document the API defines, and far inside what a service can store and
+# render again: orjson writes at most 255 levels, and views and events wrap a document.
+MAX_JSON_DEPTH = 64
+
+
+def json_depth(value: Any) -> int:
+    """How many levels of arrays and objects ``value`` nests (0 for a scalar), without recursion."""
+    deepest = 0
+    pending = [(value, 1)] if isinstance(value, dict | list) else []
+    while pending:
+        node, level = pending.pop()
+        deepest = max(deepest, level)
+        children = node.values() if isinstance(node, dict) else node
+        pending.extend((child, level + 1) for child in children if isinstance(child, dict | list))
+    return deepest
 
 
 def _http_url(value: str) -> str:

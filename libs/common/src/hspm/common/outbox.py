@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import asyncpg
 import structlog
 
-from hspm.common import tracing
+from hspm.common import metrics, tracing
 from hspm.common.bus import Bus, OutgoingMessage, Unroutable
 from hspm.common.db import Conn
 from hspm.common.events import Event
@@ -25,6 +25,9 @@ from hspm.common.events import Event
 log = structlog.get_logger(__name__)
 
 NOTIFY_CHANNEL = "hspm_outbox"
+# The backlog gauge's count runs at most this often: often enough for a scrape, rarely
+# enough to cost nothing beside the relay's own statements.
+PENDING_EVERY_SECONDS = 5.0
 
 _INSERT = """
 INSERT INTO outbox (event_id, type, body, headers) VALUES ($1, $2, $3, $4)
@@ -43,6 +46,9 @@ RETURNING o.id, o.event_id, o.type, o.body, o.headers
 _MARK = """
 UPDATE outbox SET published_at = now(), locked_until = NULL, unrouted = $2
 WHERE id = any($1::bigint[])
+"""
+_PENDING = """
+SELECT count(*) FROM outbox WHERE published_at IS NULL
 """
 _PURGE = """
 DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)
@@ -120,7 +126,7 @@ class Relay:
     async def run(self) -> None:
         """Loop until :meth:`stop`: drain pending rows, then wait for a NOTIFY or a tick."""
         await self._listen()
-        purge_due = 0.0
+        purge_due = pending_due = 0.0
         loop = asyncio.get_running_loop()
         while not self._stopping.is_set():
             # Clear before draining: a NOTIFY that lands mid-drain must trigger another.
@@ -131,6 +137,9 @@ class Relay:
                 if loop.time() >= purge_due:
                     await self.pool.execute(_PURGE, self.retention_seconds)
                     purge_due = loop.time() + 300
+                if loop.time() >= pending_due:
+                    await self.count_pending()
+                    pending_due = loop.time() + PENDING_EVERY_SECONDS
             except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
                 log.warning("outbox.relay_error", error=str(exc))
             except Exception:
@@ -154,7 +163,16 @@ class Relay:
         for r, res in zip(rows, results, strict=True):
             if isinstance(res, BaseException):
                 log.warning("outbox.publish_failed", event_type=r["type"], error=str(res))
+        metrics.outbox_batch(
+            self.bus.connection_name, len(routed), len(unrouted), len(rows) - len(routed) - len(unrouted)
+        )
         return len(rows)
+
+    async def count_pending(self) -> int:
+        """Set the backlog gauge to the rows still unpublished (any replica's)."""
+        pending: int = await self.pool.fetchval(_PENDING)
+        metrics.OUTBOX_PENDING.labels(self.bus.connection_name).set(pending)
+        return pending
 
     async def _publish(self, row: asyncpg.Record) -> bool:
         try:

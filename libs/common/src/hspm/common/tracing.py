@@ -56,6 +56,17 @@ def inject(headers: MutableMapping[str, Any]) -> None:
     propagate.inject(headers)
 
 
+def current_traceparent() -> str | None:
+    """The W3C ``traceparent`` of the current span, or None when nothing is being traced.
+
+    For what carries a trace beyond HTTP and AMQP: a stream event stored now and sent to
+    an agent later continues the trace of the change that made it.
+    """
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier.get("traceparent")
+
+
 def extract(headers: Mapping[str, Any]) -> otel_context.Context:
     """Read the remote context from HTTP or AMQP headers."""
     return propagate.extract({k: str(v) for k, v in headers.items()})

@@ -32,6 +32,7 @@ from hspm.gateway.edge.middlewares import (
 from hspm.gateway.edge.proxies import TrustedProxies
 from hspm.gateway.edge.ratelimit import RateLimiter
 from hspm.gateway.forwarding import websocket
+from hspm.gateway.forwarding.replicas import Replicas
 from hspm.gateway.forwarding.routing import RouteTable
 from hspm.gateway.forwarding.upstream import UpstreamPool
 from hspm.gateway.routes import RULES, setup_routes
@@ -53,7 +54,6 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.settings] = settings
     app[keys.routes] = RouteTable(RULES)
     app[keys.upstreams] = settings.upstreams()
-    app[keys.addresses] = settings.addresses()
     app[keys.cors] = CorsPolicy(settings.origins())
     app[keys.trusted_proxies] = TrustedProxies.parse(settings.trusted_proxies)
     app[keys.limiter] = RateLimiter(
@@ -88,9 +88,9 @@ async def http_client(app: web.Application) -> AsyncIterator[None]:
     app[keys.upstream_pool] = pool
     app[keys.client] = client
     app[keys.auth] = auth
-    upstreams: dict[str, str | None] = app[keys.upstreams]
+    upstreams = app[keys.upstreams]
     app[keys.openapi] = OpenApiCache(client, upstreams, app[keys.routes], settings.openapi_cache_seconds)
-    app[state_key].readiness.append(("identity", identity_probe(client, settings.identity_url)))
+    app[state_key].readiness.append(("identity", identity_probe(client, upstreams["identity"])))
     try:
         yield
     finally:
@@ -100,15 +100,22 @@ async def http_client(app: web.Application) -> AsyncIterator[None]:
         await client.close()
 
 
-def identity_probe(client: aiohttp.ClientSession, identity_url: str | None) -> Callable[[], Awaitable[None]]:
-    """Readiness: without identity no token can be checked."""
+def identity_probe(client: aiohttp.ClientSession, identity: Replicas | None) -> Callable[[], Awaitable[None]]:
+    """Readiness: without identity no token can be checked (one healthy replica will do)."""
 
     async def probe() -> None:
-        if identity_url is None:
+        if identity is None:
             raise ConnectionError("identity is not configured")
-        async with client.get(f"{identity_url}/healthz", timeout=READY_TIMEOUT) as resp:
-            if resp.status != 200:
-                raise ConnectionError(f"identity answered {resp.status}")
+        failures: list[str] = []
+        for replica in identity.in_turn():
+            try:
+                async with client.get(f"{replica.base}/healthz", timeout=READY_TIMEOUT) as resp:
+                    if resp.status == 200:
+                        return
+                    failures.append(f"answered {resp.status}")
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                failures.append(type(exc).__name__)
+        raise ConnectionError(f"no identity replica is healthy: {', '.join(failures)}")
 
     return probe
 

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator
-from yarl import URL
 
 from hspm.common.config import MIN_INTERNAL_SECRET_LENGTH, ServiceSettings
+from hspm.gateway.forwarding.replicas import Replicas, parse_bases
 
 # The services the gateway routes to, in the order their OpenAPI documents merge.
 SERVICES = ("identity", "catalog", "curation", "licensing", "notifier", "web")
 
 
 class Settings(ServiceSettings):
-    """``HSPM_*`` variables; an empty ``HSPM_<SERVICE>_URL`` means "not deployed"."""
+    """``HSPM_*`` variables; an empty ``HSPM_<SERVICE>_URL`` means "not deployed", and
+    several URLs, comma separated, are the service's replicas (``forwarding/replicas.py``)."""
 
     service_name: str = "gateway"
     http_port: int = Field(8080, ge=0, le=65535)
@@ -86,18 +87,14 @@ class Settings(ServiceSettings):
             )
         return value
 
-    def upstreams(self) -> dict[str, str | None]:
-        """Base URL of each service, ``None`` where it is not deployed."""
-        return {name: getattr(self, f"{name}_url") for name in SERVICES}
-
-    def addresses(self) -> dict[str, tuple[str, int, str]]:
-        """(host, port, Host header) of each service deployed at a plain ``http://`` URL."""
-        out: dict[str, tuple[str, int, str]] = {}
-        for name, base in self.upstreams().items():
-            url = URL(base) if base is not None else None
-            if url is not None and url.scheme == "http" and url.raw_host and url.port:
-                out[name] = (url.raw_host, url.port, url.host_port_subcomponent or url.raw_host)
-        return out
+    def upstreams(self) -> dict[str, Replicas | None]:
+        """Each service's replicas, ``None`` where it is not deployed."""
+        found: dict[str, Replicas | None] = {}
+        for name in SERVICES:
+            value: str | None = getattr(self, f"{name}_url")
+            bases = parse_bases(value) if value else ()
+            found[name] = Replicas(bases) if bases else None
+        return found
 
     def origins(self) -> frozenset[str]:
         """The CORS origins list; ``{"*"}`` allows any origin."""

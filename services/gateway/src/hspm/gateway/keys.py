@@ -18,17 +18,16 @@ from hspm.gateway.edge.auth import Authenticator, SessionPrincipal
 from hspm.gateway.edge.cors import CorsPolicy
 from hspm.gateway.edge.proxies import TrustedProxies
 from hspm.gateway.edge.ratelimit import Decision, RateLimiter
+from hspm.gateway.forwarding.replicas import Replicas
 from hspm.gateway.forwarding.routing import RouteTable
 from hspm.gateway.forwarding.upstream import UpstreamPool
 
 settings: web.AppKey[Settings] = web.AppKey("gateway_settings")
 routes: web.AppKey[RouteTable] = web.AppKey("gateway_routes")
-upstreams: web.AppKey[dict[str, str | None]] = web.AppKey("gateway_upstreams")
+upstreams: web.AppKey[dict[str, Replicas | None]] = web.AppKey("gateway_upstreams")
 client: web.AppKey[aiohttp.ClientSession] = web.AppKey("gateway_client")
 # The lean client of the proxy's hot path; None when HSPM_LEAN_UPSTREAM is off.
 upstream_pool: web.AppKey[UpstreamPool | None] = web.AppKey("gateway_upstream_pool")
-# Service name -> (host, port, Host header) of its base URL, for the lean client.
-addresses: web.AppKey[dict[str, tuple[str, int, str]]] = web.AppKey("gateway_addresses")
 auth: web.AppKey[Authenticator] = web.AppKey("gateway_auth")
 limiter: web.AppKey[RateLimiter] = web.AppKey("gateway_limiter")
 cors: web.AppKey[CorsPolicy] = web.AppKey("gateway_cors")

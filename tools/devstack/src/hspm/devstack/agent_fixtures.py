@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import os
 import shutil
 import signal
 import subprocess
@@ -217,11 +219,27 @@ insecure_registries = ["{registry}"]
         self.config = root / "agent.toml"
         self.config.write_text(settings)
         self.process: subprocess.Popen[bytes] | None = None
+        self.stack_env = dict(w.stack.config.extra_env)
 
     def start(self) -> None:
         argv = [sys.executable, "-m", "hspm.client.cli", "agent", "run", "--config", str(self.config)]
+        # The agent exports its spans where the stack's services do, if they do.
+        tracing = {k: v for k, v in self.stack_env.items() if k.startswith("OTEL_")}
+        env = {**os.environ, **tracing, "OTEL_SERVICE_NAME": "platform-agent"}
         with self.log.open("ab") as log:
-            self.process = subprocess.Popen(argv, stdout=log, stderr=log, start_new_session=True)
+            self.process = subprocess.Popen(argv, stdout=log, stderr=log, start_new_session=True, env=env)
+
+    async def connected(self) -> None:
+        """Wait until the agent has its stream (it then hears each change as an event)."""
+
+        async def probe() -> bool:
+            with contextlib.suppress(aiohttp.ClientError, ValueError):
+                async with aiohttp.ClientSession() as http, http.get(f"http://{self.listen}/healthz") as resp:
+                    health = await resp.json()
+                    return bool(health.get("connected") and health.get("seq") is not None)
+            return False
+
+        await wait_for(probe, WAIT, 0.1)
 
     def kill(self) -> None:
         assert self.process is not None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,13 +41,20 @@ class GatewayApi:
     tokens: dict[str, str]
 
     async def send(
-        self, method: str, path: str, persona: str | None, body: Any = None, accept: str = "application/json"
+        self,
+        method: str,
+        path: str,
+        persona: str | None,
+        body: Any = None,
+        accept: str = "application/json",
+        extra: Mapping[str, str] | None = None,
     ) -> tuple[int, Any]:
         """The status and the body (parsed JSON, or text for another ``accept``); never raises.
 
-        Pollers share one client address, so a 429 is waited out, not reported.
+        Pollers share one client address, so a 429 is waited out, not reported. ``extra``
+        headers go along (a test's ``traceparent``, say).
         """
-        headers = {"Accept": accept}
+        headers = {"Accept": accept, **(extra or {})}
         if persona is not None:
             headers["Authorization"] = f"Bearer {self.tokens[persona]}"
         for _ in range(RATE_LIMIT_RETRIES):
@@ -62,17 +69,30 @@ class GatewayApi:
         return 429, None
 
     async def call(
-        self, method: str, path: str, persona: str | None, body: Any = None, ok: tuple[int, ...] = OK
+        self,
+        method: str,
+        path: str,
+        persona: str | None,
+        body: Any = None,
+        ok: tuple[int, ...] = OK,
+        extra: Mapping[str, str] | None = None,
     ) -> tuple[int, Any]:
         """Like :meth:`send`, but a status outside ``ok`` raises :class:`ApiError`."""
-        status, data = await self.send(method, path, persona, body)
+        status, data = await self.send(method, path, persona, body, extra=extra)
         if status not in ok:
             raise ApiError(f"{method} {path} as {persona}: {status} {json.dumps(data)[:2000]}")
         return status, data
 
-    async def ok(self, method: str, path: str, persona: str | None, body: Any = None) -> Any:
+    async def ok(
+        self,
+        method: str,
+        path: str,
+        persona: str | None,
+        body: Any = None,
+        extra: Mapping[str, str] | None = None,
+    ) -> Any:
         """The body of a call that must succeed."""
-        return (await self.call(method, path, persona, body))[1]
+        return (await self.call(method, path, persona, body, extra=extra))[1]
 
     async def get(self, path: str, persona: str | None) -> Any:
         return await self.ok("GET", path, persona)

@@ -86,13 +86,18 @@ class StackConfig:
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     extra_env: dict[str, str] = field(default_factory=dict)
     log_json: bool = True
+    # Processes per service. The system tests run two of each, so every service proves
+    # itself safe with replicas (shared queues, caches, streams, migrations under a lock).
+    replicas: int = 1
+    # Ports of the replicas after the first (the first is ``ports``), made by ``isolated``.
+    more_ports: dict[str, list[int]] = field(default_factory=dict)
 
     @classmethod
     def default(cls, state_dir: Path) -> StackConfig:
         return cls(state_dir=state_dir, ports={s.name: s.port for s in SERVICES})
 
     @classmethod
-    def isolated(cls, state_dir: Path, tag: str) -> StackConfig:
+    def isolated(cls, state_dir: Path, tag: str, replicas: int = 1) -> StackConfig:
         """Free ports, own databases and AMQP namespace: runs beside ``make up``."""
         return cls(
             state_dir=state_dir,
@@ -101,7 +106,18 @@ class StackConfig:
             registry_port=free_port(),
             database_prefix=f"hspm_{tag}",
             amqp_namespace=f"hspm_{tag}",
+            replicas=replicas,
+            more_ports={s.name: [free_port() for _ in range(replicas - 1)] for s in SERVICES},
         )
+
+    def instances(self, service: str) -> list[tuple[str, int]]:
+        """``(process name, port)`` of each replica: ``catalog``, ``catalog-2``, ..."""
+        ports = [self.ports[service], *self.more_ports.get(service, [])][: self.replicas]
+        return [(service if i == 0 else f"{service}-{i + 1}", port) for i, port in enumerate(ports)]
+
+    def service_urls(self, service: str) -> str:
+        """Every replica's base URL, comma separated, as the gateway takes them."""
+        return ",".join(f"http://127.0.0.1:{port}" for _, port in self.instances(service))
 
     @property
     def gateway_url(self) -> str:
@@ -177,12 +193,15 @@ class Stack:
             config.state_dir / "oidc-client-secret", lambda: secrets.token_urlsafe(24)
         )
 
-    def service_env(self, spec: ServiceSpec) -> dict[str, str]:
+    def service_env(self, spec: ServiceSpec, instance: str | None = None) -> dict[str, str]:
+        """The environment of one replica (``instance``: its process name; the first by default)."""
         c = self.config
+        instance = instance or spec.name
+        port = dict(c.instances(spec.name)).get(instance, c.ports[spec.name])
         env = {
             **os.environ,
             "HSPM_HTTP_HOST": "127.0.0.1",
-            "HSPM_HTTP_PORT": str(c.ports[spec.name]),
+            "HSPM_HTTP_PORT": str(port),
             "HSPM_AMQP_URL": c.amqp_url,
             "HSPM_AMQP_NAMESPACE": c.amqp_namespace,
             "HSPM_INTERNAL_SECRET": self.internal_secret,
@@ -206,13 +225,13 @@ class Stack:
             env["HSPM_POLICY_ALLOWED_REGISTRIES"] = c.registry_host
             env["HSPM_POLICY_INSECURE_REGISTRIES"] = c.registry_host
         if spec.name == "validator":
-            env["HSPM_WORK_DIR"] = str(c.state_dir / "validator")
+            env["HSPM_WORK_DIR"] = str(c.state_dir / instance)
         if spec.name == "gateway":
             for absent in NOT_YET_BUILT:
                 env[f"HSPM_{absent.upper()}_URL"] = ""
             for other in SERVICES:
                 if other.name != "gateway":
-                    env[f"HSPM_{other.name.upper()}_URL"] = f"http://127.0.0.1:{c.ports[other.name]}"
+                    env[f"HSPM_{other.name.upper()}_URL"] = c.service_urls(other.name)
         env.update(c.extra_env)
         return env
 
@@ -260,12 +279,21 @@ class Stack:
             await self._spawn("oidc", argv, self.oidc_env(), logs / "oidc.log")
         for spec in SERVICES:
             if spec.name in wanted:
-                argv = [sys.executable, "-m", f"hspm.{spec.name}"]
-                await self._spawn(spec.name, argv, self.service_env(spec), logs / f"{spec.name}.log")
+                for instance, _ in self.config.instances(spec.name):
+                    await self._spawn_service(spec, instance)
         await self.wait_ready(timeout)
 
+    async def _spawn_service(self, spec: ServiceSpec, instance: str) -> None:
+        argv = [sys.executable, "-m", f"hspm.{spec.name}"]
+        log = self.config.state_dir / "logs" / f"{instance}.log"
+        await self._spawn(instance, argv, self.service_env(spec, instance), log)
+
     def readiness_urls(self) -> dict[str, str]:
-        urls = {s.name: f"http://127.0.0.1:{self.config.ports[s.name]}/readyz" for s in SERVICES}
+        urls = {
+            instance: f"http://127.0.0.1:{port}/readyz"
+            for s in SERVICES
+            for instance, port in self.config.instances(s.name)
+        }
         urls["oidc"] = f"{self.config.oidc_issuer}/.well-known/openid-configuration"
         return urls
 
@@ -340,9 +368,28 @@ class Stack:
             proc.kill()
             return await proc.wait()
 
+    async def kill(self, name: str) -> None:
+        """SIGKILL one process, as a crash or an OOM kill would: no shutdown code runs."""
+        proc = self.processes.get(name)
+        if proc is None or proc.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+
+    async def restart(self, name: str, timeout: float = 60.0) -> None:
+        """Start one stopped or killed service process (``catalog``, ``catalog-2``...) again,
+        as its supervisor would; wait until ready."""
+        spec = next(s for s in SERVICES if s.name == name.split("-")[0])
+        if name in self.processes and self.processes[name].returncode is None:
+            raise RuntimeError(f"{name} is still running")
+        await self._spawn_service(spec, name)
+        await self.wait_ready(timeout)
+
     async def stop(self) -> dict[str, float]:
         """Terminate every process (gateway first); returns the seconds each took."""
-        order = ["gateway", *[s.name for s in SERVICES if s.name != "gateway"], "oidc"]
+        first = [s for s in SERVICES if s.name == "gateway"] + [s for s in SERVICES if s.name != "gateway"]
+        order = [instance for s in first for instance, _ in self.config.instances(s.name)] + ["oidc"]
         timings: dict[str, float] = {}
         loop = asyncio.get_running_loop()
         for name in order:

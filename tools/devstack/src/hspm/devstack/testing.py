@@ -18,13 +18,14 @@ async def start_stack(
     amqp_url: str,
     extra_env: dict[str, str] | None = None,
     parts: Collection[str] | None = None,
+    replicas: int = 1,
 ) -> Stack:
     """Start a stack with its own ports, databases and AMQP namespace.
 
     A whole stack (``parts`` None) is seeded with the demo personas and catalog; a stack
     of some ``parts`` only (see ``Stack.start``) is left empty for the test to fill.
     """
-    config = StackConfig.isolated(state_dir, tag)
+    config = StackConfig.isolated(state_dir, tag, replicas)
     config.extra_env.update(extra_env or {})
     config.pg_url = pg_dsn.rsplit("/", 1)[0]
     config.amqp_url = amqp_url

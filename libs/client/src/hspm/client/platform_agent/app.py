@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from hspm.client.agent import AgentRefused
-from hspm.client.platform_agent import server
+from hspm.client.platform_agent import server, tracing
 from hspm.client.platform_agent.config import AgentConfig, ConfigError
 from hspm.client.platform_agent.drivers import make_driver
 from hspm.client.platform_agent.loop import PlatformAgent
@@ -49,6 +49,7 @@ async def run_agent(config: AgentConfig) -> int:
     key = load_key(Path(config.key_file))
     state = State(Path(config.state_dir) / "agent.db")
     driver = make_driver(config)
+    flush_traces = tracing.configure()
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -64,6 +65,7 @@ async def run_agent(config: AgentConfig) -> int:
                 await runner.cleanup()
     finally:
         state.close()
+        flush_traces()
         log.info("agent.stopped")
 
 

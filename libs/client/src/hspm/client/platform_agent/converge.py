@@ -70,7 +70,7 @@ class Converger:
     async def apply(self, spec: InstanceSpec) -> Outcome:
         if spec.desired_state != "running":
             await self.driver.remove(spec.instance_id)
-            self.state.drop_deployment(spec.instance_id)
+            self.state.drop_rollout(spec.instance_id)
             return Outcome(spec.instance_id, "stopped")
         units = [u for u in await self.driver.observe() if u.instance_id == spec.instance_id]
         previous = self._previous(spec.instance_id)

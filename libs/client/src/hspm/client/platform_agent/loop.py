@@ -19,7 +19,7 @@ import aiohttp
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from hspm.client.agent import Agent, Item
-from hspm.client.platform_agent import events
+from hspm.client.platform_agent import events, tracing
 from hspm.client.platform_agent.catalog import Catalog, CatalogError
 from hspm.client.platform_agent.config import AgentConfig
 from hspm.client.platform_agent.converge import Converger, Outcome, failed
@@ -84,6 +84,10 @@ class PlatformAgent:
         await self.converge_all()
 
     async def take(self, item: Item) -> None:
+        with tracing.applying(item.frame):
+            await self._take(item)
+
+    async def _take(self, item: Item) -> None:
         async with self.lock:
             with self.state.transaction():
                 if item.kind == "event":
@@ -187,7 +191,8 @@ class PlatformAgent:
             if not self.client.connected:
                 return
             try:
-                await self.client.send({"type": "recall_ack", "ref": recall_id[:8], "recall_id": recall_id})
+                frame = {"type": "recall_ack", "ref": recall_id[:8], "recall_id": recall_id}
+                await self.client.send(frame | tracing.carrier())
             except (ConnectionError, RuntimeError):
                 return
             self.state.mark_recall(recall_id, "acked_at")

@@ -1,9 +1,12 @@
 """Status reports to the marketplace: sent when they change, kept until sent.
 
-Each instance's last report is in the agent's state with whether the marketplace has it;
-an unchanged one is not sent again (the notifier echoes every report as an instance
-change, so resending would loop), and one that could not be sent goes out on the next
-connection.
+Each instance's last report is in the agent's state with whether it was sent; an
+unchanged one is not sent again on the same connection (the notifier echoes every report
+as an instance change, so resending would loop), and one that could not be sent goes out
+on the next connection. A report counts as sent once written to the socket, but a socket
+that drops right after (the gateway or the notifier killed) may have lost it: so each
+instance's last report goes out once more on every new connection. The echo of a report
+the notifier already had changes nothing the agent runs, so this does not loop.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import logging
 import secrets
 
 from hspm.client.agent import Agent
+from hspm.client.platform_agent import tracing
 from hspm.client.platform_agent.converge import Outcome
 from hspm.client.platform_agent.metrics import Metrics
 from hspm.client.platform_agent.state import State
@@ -24,6 +28,7 @@ class Reporter:
         self.state = state
         self.client = client
         self.metrics = metrics
+        self.connection = 0  # the client's connection the reports were last sent on
 
     async def send(self, outcome: Outcome) -> None:
         body = outcome.report()
@@ -43,11 +48,15 @@ class Reporter:
 
     async def flush(self) -> None:
         """Send every unsent report while connected; the rest wait for the next connection."""
+        if self.client.connected and self.client.connections != self.connection:
+            self.state.mark_reports_unsent()
+            self.connection = self.client.connections
         for body in self.state.unsent_reports():
             if not self.client.connected:
                 return
             try:
-                await self.client.send({"type": "report", "ref": secrets.token_hex(4), **body})
+                frame = {"type": "report", "ref": secrets.token_hex(4), **body, **tracing.carrier()}
+                await self.client.send(frame)
             except (ConnectionError, RuntimeError):
                 return
             self.state.put_report(str(body["instance_id"]), body, sent=True)

@@ -122,7 +122,14 @@ class State:
         )
 
     def drop_deployment(self, instance_id: str) -> None:
-        for table in ("deployments", "failures", "overrides"):
+        """Forget everything of an instance that is gone, its recall override included."""
+        self.drop_rollout(instance_id)
+        self.drop_override(instance_id)
+
+    def drop_rollout(self, instance_id: str) -> None:
+        """Forget what ran and what failed, keeping any recall override: an instance a
+        recall stopped must stay stopped at the next pass."""
+        for table in ("deployments", "failures"):
             self.db.execute(f"DELETE FROM {table} WHERE instance_id = ?", (instance_id,))  # noqa: S608
 
     # -- rollouts that did not become healthy (not retried until the spec changes)
@@ -154,6 +161,9 @@ class State:
 
     def unsent_reports(self) -> list[dict[str, Any]]:
         return [json.loads(r[0]) for r in self.db.execute("SELECT body FROM reports WHERE sent = 0")]
+
+    def mark_reports_unsent(self) -> None:
+        self.db.execute("UPDATE reports SET sent = 0")
 
     def drop_report(self, instance_id: str) -> None:
         self.db.execute("DELETE FROM reports WHERE instance_id = ?", (instance_id,))

@@ -20,6 +20,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 from hspm.common import db, tracing
+from hspm.common import metrics as shared_metrics
 from hspm.common.config import ServiceSettings
 from hspm.common.errors import DomainError
 from hspm.common.logging import request_line
@@ -58,6 +59,9 @@ class Metrics:
     @classmethod
     def create(cls, service: str) -> Metrics:
         registry = CollectorRegistry()
+        # The outbox's and the bus's process-wide metrics, served with the app's own.
+        for collector in shared_metrics.COLLECTORS:
+            registry.register(collector)
         return cls(
             registry=registry,
             service=service,

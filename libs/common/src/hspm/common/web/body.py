@@ -9,6 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from hspm.common.errors import DomainError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from hspm.common.models import MAX_JSON_DEPTH, json_depth
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -19,6 +20,10 @@ SERVER_FIELDS = frozenset({"created_at", "updated_at", "url", "path"})
 
 class MalformedJSON(DomainError, status=400, title="Malformed JSON"):
     """The body is not JSON at all (400, where a JSON body of the wrong shape is 422)."""
+
+
+class NestedTooDeep(DomainError, status=400, title="JSON nested too deeply"):
+    """The body nests arrays and objects more than ``MAX_JSON_DEPTH`` levels deep."""
 
 
 async def read_json(request: web.Request) -> Any:
@@ -35,9 +40,12 @@ async def read_json(request: web.Request) -> Any:
     if not raw.strip():
         raise MalformedJSON("The request body is empty; a JSON object was expected.")
     try:
-        return orjson.loads(raw)
+        data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise MalformedJSON(f"The body is not valid JSON: {exc.msg} at position {exc.pos}.") from exc
+    if json_depth(data) > MAX_JSON_DEPTH:
+        raise NestedTooDeep(f"The body nests arrays and objects more than {MAX_JSON_DEPTH} levels deep.")
+    return data
 
 
 def unwrap(data: Any, wrapper: str) -> Any:

@@ -44,6 +44,8 @@ class Operation:
     status: int
     permission: str | None
     query: Sequence[str]
+    # Answers besides ``status`` and the problem default (a redirect, a protocol's own error).
+    responses: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -106,10 +108,22 @@ class Api:
         status: int = 200,
         permission: str | None = None,
         query: Sequence[str] = (),
+        responses: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         router.add_route(method, path, handler)
         self.operations.append(
-            Operation(method, path, summary, tag, request, response, status, permission, tuple(query))
+            Operation(
+                method,
+                path,
+                summary,
+                tag,
+                request,
+                response,
+                status,
+                permission,
+                tuple(query),
+                responses or {},
+            )
         )
 
     def resource(self, router: web.UrlDispatcher, crud: Crud) -> None:
@@ -191,7 +205,11 @@ def _operation(op: Operation, path: str) -> dict[str, Any]:
         "tags": [op.tag],
         "operationId": f"{op.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', path.lower()).strip('_')}",
         "parameters": params,
-        "responses": {str(op.status): ok, "default": problem},
+        "responses": {
+            str(op.status): ok,
+            **{k: dict(v) for k, v in op.responses.items()},
+            "default": problem,
+        },
     }
     if op.permission:
         out["description"] = f"Requires `{op.permission}` (or ownership where the resource has an owner)."

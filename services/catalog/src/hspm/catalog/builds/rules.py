@@ -23,6 +23,15 @@ RETIRING = frozenset({"deprecated", "withdrawn", "recalled"})
 # Retired builds taken off the market: no longer listed or downloadable for the public
 # (they keep ``published_at``); their owner, staff and auditors still read them.
 OFF_MARKET = frozenset({"withdrawn", "recalled"})
+# What may still follow a retired status (curation's machine: withdrawn and recalled are
+# final, a deprecated build may only be withdrawn or recalled). Review states arrive out
+# of order (a message nacked while the database was away is redelivered after a later
+# one), so anything else arriving at a retired build is an older move: ignored.
+AFTER_RETIRED: Mapping[str, frozenset[str]] = {
+    "deprecated": frozenset({"withdrawn", "recalled"}),
+    "withdrawn": frozenset(),
+    "recalled": frozenset(),
+}
 # Orders a caller may ask builds in ("version" is SemVer precedence; see store.py).
 BUILD_SORTS = ("version", "created_at", "published_at")
 
@@ -221,3 +230,8 @@ def image_reference(
     if digest:
         return f"{name}@{digest}"
     return f"{name}:{tag}" if tag else name
+
+
+def stale_review(current: str, incoming: str) -> bool:
+    """Whether curation's ``incoming`` state is older than a build's retired ``current`` one."""
+    return current in AFTER_RETIRED and incoming not in AFTER_RETIRED[current]

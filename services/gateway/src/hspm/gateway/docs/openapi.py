@@ -14,6 +14,7 @@ import orjson
 import structlog
 
 from hspm.common.web.openapi import PROBLEM_SCHEMA
+from hspm.gateway.forwarding.replicas import Replicas
 from hspm.gateway.forwarding.routing import RouteTable
 
 log = structlog.get_logger(__name__)
@@ -205,7 +206,7 @@ class OpenApiCache:
     def __init__(
         self,
         client: aiohttp.ClientSession,
-        upstreams: Mapping[str, str | None],
+        upstreams: Mapping[str, Replicas | None],
         routes: RouteTable,
         ttl: float,
     ) -> None:
@@ -238,7 +239,9 @@ class OpenApiCache:
         return merge(documents, self._routes, unavailable, self._version), unavailable
 
     async def _fetch(self, service: str) -> dict[str, Any] | None:
-        url = f"{self._upstreams[service]}/openapi.json"
+        upstream = self._upstreams[service]
+        assert upstream is not None
+        url = f"{upstream.first().base}/openapi.json"
         try:
             async with self._client.get(
                 url, headers={"Accept": "application/json"}, timeout=FETCH_TIMEOUT

@@ -33,6 +33,7 @@ from hspm.common.auth import (
 )
 from hspm.common.errors import ServiceUnavailable, Unauthorized
 from hspm.gateway.config import Settings
+from hspm.gateway.forwarding.replicas import Replicas
 
 log = structlog.get_logger(__name__)
 
@@ -94,12 +95,31 @@ def bearer_token(authorization: str) -> str:
     return token
 
 
+async def identity_get(
+    client: aiohttp.ClientSession, identity: Replicas, path: str, headers: dict[str, str]
+) -> tuple[int, bytes]:
+    """GET ``path`` from identity: its replicas in turn, passing over one that cannot be
+    reached (nothing was sent to it); the status and body of the first that answers."""
+    replicas = list(identity.in_turn())
+    for replica in replicas[:-1]:
+        try:
+            return await _get(client, replica.base + path, headers)
+        except aiohttp.ClientConnectorError:
+            log.warning("gateway.replica_unreachable", base=replica.base)
+    return await _get(client, replicas[-1].base + path, headers)
+
+
+async def _get(client: aiohttp.ClientSession, url: str, headers: dict[str, str]) -> tuple[int, bytes]:
+    async with client.get(url, headers=headers, timeout=IDENTITY_TIMEOUT) as resp:
+        return resp.status, await resp.read()
+
+
 class KeySet:
     """Identity's signing keys, fetched with the shared client and refetched sparingly."""
 
-    def __init__(self, client: aiohttp.ClientSession, url: str | None, refetch: float) -> None:
+    def __init__(self, client: aiohttp.ClientSession, identity: Replicas | None, refetch: float) -> None:
         self._client = client
-        self._url = f"{url}/.well-known/jwks.json" if url else None
+        self._identity = identity
         self._refetch = refetch
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = -math.inf
@@ -127,15 +147,15 @@ class KeySet:
         return time.monotonic() - self._fetched_at
 
     async def _refresh(self, keep_old: bool) -> None:
-        if self._url is None:
+        if self._identity is None:
             raise IdentityUnavailable("The identity service is not available.")
         try:
-            async with self._client.get(
-                self._url, headers={"Accept": "application/json"}, timeout=IDENTITY_TIMEOUT
-            ) as resp:
-                resp.raise_for_status()
-                document = orjson.loads(await resp.read())
-            keys = jwt.PyJWKSet.from_dict(document).keys
+            status, body = await identity_get(
+                self._client, self._identity, "/.well-known/jwks.json", {"Accept": "application/json"}
+            )
+            if status != 200:
+                raise ValueError(f"identity answered {status}")
+            keys = jwt.PyJWKSet.from_dict(orjson.loads(body)).keys
         except (aiohttp.ClientError, TimeoutError, ValueError, AttributeError, jwt.PyJWTError) as exc:
             log.warning("gateway.jwks_fetch_failed", error=repr(exc))
             self._last_failed = True
@@ -155,11 +175,12 @@ class Authenticator:
 
     def __init__(self, settings: Settings, client: aiohttp.ClientSession) -> None:
         self._client = client
-        self._identity = settings.identity_url
+        # Identity's replicas, taken in turn for keys and sessions like any proxied request.
+        self._identity = settings.upstreams()["identity"]
         self._issuer = settings.token_issuer
         self._secret = settings.internal_secret.get_secret_value()
         self._principal_ttl = settings.principal_cache_seconds
-        self.keys = KeySet(client, settings.identity_url, settings.jwks_refetch_seconds)
+        self.keys = KeySet(client, self._identity, settings.jwks_refetch_seconds)
         self._verified: OrderedDict[str, VerifiedToken] = OrderedDict()
         self._principals: OrderedDict[str, SessionPrincipal] = OrderedDict()
         self._revoked: OrderedDict[str, float] = OrderedDict()
@@ -292,17 +313,17 @@ class Authenticator:
     async def _lookup_session(self, token: VerifiedToken) -> dict[str, Any]:
         if self._identity is None:
             raise IdentityUnavailable("The identity service is not available.")
-        url = f"{self._identity}/internal/sessions/{token.session_id}"
+        path = f"/internal/sessions/{token.session_id}"
         headers = {PRINCIPAL_HEADER: self.assertion(self._gateway, "identity"), "Accept": "application/json"}
         try:
-            async with self._client.get(url, headers=headers, timeout=IDENTITY_TIMEOUT) as resp:
-                if resp.status == 404:
-                    self.revoke(token.session_id, until=token.expires_at)
-                    raise InvalidToken("The session has ended or was revoked.")
-                if resp.status != 200:
-                    log.warning("gateway.session_lookup_failed", status=resp.status)
-                    raise IdentityUnavailable("The identity service is not available.")
-                data = orjson.loads(await resp.read())
+            status, body = await identity_get(self._client, self._identity, path, headers)
+            if status == 404:
+                self.revoke(token.session_id, until=token.expires_at)
+                raise InvalidToken("The session has ended or was revoked.")
+            if status != 200:
+                log.warning("gateway.session_lookup_failed", status=status)
+                raise IdentityUnavailable("The identity service is not available.")
+            data = orjson.loads(body)
         except (aiohttp.ClientError, TimeoutError, orjson.JSONDecodeError) as exc:
             log.warning("gateway.session_lookup_failed", error=repr(exc))
             raise IdentityUnavailable("The identity service is not available.") from exc

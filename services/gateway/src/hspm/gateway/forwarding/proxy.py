@@ -27,8 +27,9 @@ from hspm.gateway import keys
 from hspm.gateway.edge.auth import InvalidToken, SessionPrincipal, bearer_token
 from hspm.gateway.forwarding import websocket
 from hspm.gateway.forwarding.headers import RESPONSE_DROP, downstream_headers, upstream_headers
+from hspm.gateway.forwarding.replicas import Replicas
 from hspm.gateway.forwarding.routing import Rule, is_traversal
-from hspm.gateway.forwarding.upstream import NO_BODY_METHODS, UpstreamError, UpstreamPool
+from hspm.gateway.forwarding.upstream import NO_BODY_METHODS, Unreachable, UpstreamError, UpstreamPool
 
 log = structlog.get_logger(__name__)
 
@@ -47,8 +48,8 @@ async def handle(request: web.Request) -> web.StreamResponse:
     rule = request.app[keys.routes].match(request.rel_url.raw_path)
     if rule is None or is_traversal(request.rel_url.raw_path):
         raise NotFound(f"No resource is served at {request.path}.")
-    base = request.app[keys.upstreams][rule.service]
-    if base is None:
+    upstream = request.app[keys.upstreams][rule.service]
+    if upstream is None:
         raise ServiceUnavailable(f"The {rule.service} service is not available.")
     if rule.json_only and not accepts_json(request):
         raise NotAcceptable(JSON_ONLY)
@@ -60,8 +61,8 @@ async def handle(request: web.Request) -> web.StreamResponse:
         # A caller without a token goes through as anonymous: platform agents prove a key
         # inside the notifier's protocol, and the notifier refuses anyone who does not.
         assertion = request.app[keys.auth].assertion(session, rule.service) if session is not None else None
-        return await websocket.proxy(request, base, assertion)
-    return await forward(request, rule, base, session)
+        return await websocket.proxy(request, upstream.first().base, assertion)
+    return await forward(request, rule, upstream, session)
 
 
 def accepts_json(request: web.Request) -> bool:
@@ -102,9 +103,10 @@ def unauthorized(request: web.Request, exc: InvalidToken) -> web.Response:
 
 
 async def forward(
-    request: web.Request, rule: Rule, base: str, session: SessionPrincipal | None
+    request: web.Request, rule: Rule, upstream: Replicas, session: SessionPrincipal | None
 ) -> web.StreamResponse:
-    """Send the request to ``base`` and relay its answer, with the caller asserted to that service."""
+    """Send the request to one of the service's replicas and relay its answer, with the
+    caller asserted to that service. A replica that cannot be reached is passed over."""
     app = request.app
     assertion = app[keys.auth].assertion(session, rule.service) if session is not None else None
     headers = upstream_headers(request, assertion)
@@ -112,18 +114,39 @@ async def forward(
         # Makes the service's span a child of the gateway's.
         tracing.inject(headers)
     data = await request_body(request, headers)
-    pool = app[keys.upstream_pool]
-    address = app[keys.addresses].get(rule.service)
     try:
-        if pool is not None and address is not None and not isinstance(data, aiohttp.StreamReader):
-            return await forward_lean(request, pool, address, base, headers, data)
-        return await forward_client(request, base, headers, data)
+        return await _to_a_replica(request, upstream, headers, data)
     except TimeoutError as exc:
         log.warning("gateway.upstream_timeout", service=rule.service)
         raise GatewayTimeout(f"The {rule.service} service did not answer in time.") from exc
     except (aiohttp.ClientError, UpstreamError) as exc:
         log.warning("gateway.upstream_failed", service=rule.service, error=repr(exc))
         raise BadGateway(f"The {rule.service} service could not be reached.") from exc
+
+
+async def _to_a_replica(
+    request: web.Request,
+    upstream: Replicas,
+    headers: CIMultiDict[str],
+    data: bytes | aiohttp.StreamReader | None,
+) -> web.StreamResponse:
+    """The replicas in turn until one takes the connection; the last one's failure raises."""
+    pool = request.app[keys.upstream_pool]
+    replicas = list(upstream.in_turn())
+    for i, replica in enumerate(replicas):
+        try:
+            if (
+                pool is not None
+                and replica.address is not None
+                and not isinstance(data, aiohttp.StreamReader)
+            ):
+                return await forward_lean(request, pool, replica.address, replica.base, headers, data)
+            return await forward_client(request, replica.base, headers, data)
+        except (Unreachable, aiohttp.ClientConnectorError):
+            if i == len(replicas) - 1:
+                raise
+            log.warning("gateway.replica_unreachable", base=replica.base)
+    raise AssertionError("unreachable: a deployed service has a replica")
 
 
 async def forward_lean(

@@ -36,6 +36,10 @@ class UpstreamError(Exception):
     """The upstream refused the connection, broke it, or sent something that is not HTTP/1.1."""
 
 
+class Unreachable(UpstreamError):
+    """No connection could be made: nothing was sent, so another replica may take the request."""
+
+
 class _Stale(UpstreamError):
     """A reused connection was closed before any response byte arrived."""
 
@@ -360,8 +364,8 @@ class UpstreamPool:
         try:
             async with asyncio.timeout(self._connect_timeout):
                 _, conn = await loop.create_connection(lambda: Connection(key), key[0], key[1])
-        except OSError as exc:
-            raise UpstreamError(f"cannot connect: {exc!r}") from exc
+        except (OSError, TimeoutError) as exc:
+            raise Unreachable(f"cannot connect: {exc!r}") from exc
         return conn, False
 
     def release(self, conn: Connection, reusable: bool) -> None:

@@ -11,6 +11,29 @@ from hspm.identity.sessions import models as m
 
 TAG = "Sessions"
 
+# A browser without code and state goes back to the UI; a login with a UI lands there
+# with a one-time code in the URL fragment.
+TO_THE_UI = {"302": {"description": "To the UI (a one-time code in the fragment after a login)"}}
+# RFC 8628 section 3.5: a poll's refusal is the OAuth error object, not a problem document;
+# a body that is not JSON at all is still a problem.
+DEVICE_ERROR = {
+    "type": "object",
+    "properties": {
+        "error": {"enum": ["authorization_pending", "slow_down", "expired_token", "access_denied"]},
+        "error_description": {"type": "string"},
+    },
+    "required": ["error", "error_description"],
+}
+DEVICE_POLL_REFUSED = {
+    "400": {
+        "description": "Not signed in (yet): an RFC 8628 error; or a body that is not JSON",
+        "content": {
+            "application/json": {"schema": DEVICE_ERROR},
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}},
+        },
+    }
+}
+
 
 def add_routes(api: Api, router: web.UrlDispatcher) -> None:
     """Register this area's routes; each is also an OpenAPI operation."""
@@ -45,6 +68,7 @@ def add_routes(api: Api, router: web.UrlDispatcher) -> None:
         "OpenID Connect callback: issues the Marketplace token",
         tag=TAG,
         query=("code", "state"),
+        responses=TO_THE_UI,
     )
     api.route(
         router,
@@ -83,6 +107,7 @@ def add_routes(api: Api, router: web.UrlDispatcher) -> None:
         "Poll a device sign-in: 400 with an RFC 8628 error until approved, then the session once",
         tag=TAG,
         request=m.DeviceToken,
+        responses=DEVICE_POLL_REFUSED,
     )
     api.route(
         router,

@@ -40,7 +40,15 @@ async def _tell(
         await stream.append_many(conn, platform_ids, resource, kind, message, model)
 
 
+# Final in curation's machine: a publication arriving after one of these is an older fact
+# delivered late (nacked while the database was away, then redelivered), not a new one.
+RETIRED_FOR_GOOD = frozenset({"withdrawn", "recalled"})
+
+
 async def build_published(conn: Conn, event: catalog.BuildPublished) -> None:
+    known = await directory.build(conn, event.build_id)
+    if known is not None and known["status"] in RETIRED_FOR_GOOD:
+        return
     await directory.set_build_published(conn, event.build_id, event.product_id, directory.PUBLISHED)
     model = {
         "build": {"id": str(event.build_id), "product": {"id": str(event.product_id)}, "status": "published"}

@@ -29,7 +29,9 @@ import orjson
 import structlog
 from aiohttp import web
 
+from hspm.common import metrics
 from hspm.common.lifecycle import pool_key
+from hspm.common.web import state_key
 from hspm.notifier.keys import settings_key
 from hspm.notifier.sockets import protocol, service
 from hspm.notifier.sockets.batch import Batch, Latest
@@ -114,6 +116,13 @@ class Hub:
 
     def sessions(self) -> list[Listener]:
         return [s for group in self.by_platform.values() for s in group]
+
+    def agents(self) -> int:
+        """Sockets authenticated with a platform's key: only agents hold one."""
+        return sum(len(group) for group in self.by_key.values())
+
+    def owners(self) -> int:
+        return sum(len(group) for group in self.by_platform.values()) - self.agents()
 
     def dispatch(self, payload: str) -> None:
         """Act on one NOTIFY payload (``s:`` and ids, ``k:`` or ``p:`` and an id)."""
@@ -333,6 +342,7 @@ async def hub_context(app: web.Application) -> AsyncIterator[None]:
     # Half the interval: a session idle for a heartbeat hears one within 1.5 of them.
     hub = Hub(settings.database_url, app[pool_key], max(beat / 2, 0.05), settings.ws_key_check_seconds)
     app[hub_key] = hub
+    metrics.agent_connections(app[state_key].metrics.registry, hub.agents, hub.owners)
     tasks = [
         asyncio.create_task(hub.run(), name="notifier-hub"),
         asyncio.create_task(hub.ticking(), name="notifier-hub-tick"),

@@ -42,10 +42,16 @@ class ProtocolError(Exception):
         self.detail = detail
 
 
+# A W3C traceparent (version 00): the agent's work on an event continues the event's trace,
+# and what it sends back about that work continues it again. Malformed ones are refused.
+TraceParent = Annotated[str, Field(pattern=r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")]
+
+
 class _Frame(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     # An opaque client token echoed in the reply, so the agent can match answers.
     ref: Annotated[str, Field(max_length=100)] | None = None
+    traceparent: TraceParent | None = None
 
 
 class Hello(_Frame):
@@ -88,7 +94,14 @@ class Report(StatusReport):
 
     type: Literal["report"]
     ref: Annotated[str, Field(max_length=100)] | None = None
+    traceparent: TraceParent | None = None
     instance_id: UUID
+
+    def status(self) -> StatusReport:
+        """The report without the frame's own fields, as ``PATCH /instances/{id}`` takes it."""
+        return StatusReport.model_validate(
+            self.model_dump(exclude={"type", "ref", "traceparent", "instance_id"})
+        )
 
 
 class RecallAck(_Frame):
@@ -156,4 +169,5 @@ def event(epoch: str, row: Any) -> dict[str, Any]:
         "message": row["message"],
         "model": row["model"],
         "occurred_at": row["created_at"],
+        "traceparent": row["traceparent"],
     }

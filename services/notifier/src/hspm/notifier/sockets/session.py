@@ -21,7 +21,7 @@ from aiohttp import WSMsgType, web
 from hspm.common.auth import Principal
 from hspm.common.errors import DomainError
 from hspm.notifier.config import Settings
-from hspm.notifier.sockets import protocol, service
+from hspm.notifier.sockets import protocol, service, traced
 from hspm.notifier.sockets.hub import Hub
 from hspm.notifier.sockets.protocol import ProtocolError
 from hspm.notifier.sockets.sender import Sender
@@ -136,15 +136,13 @@ class Session:
 
     async def _on_frame(self, data: str | bytes) -> None:
         """A bad frame is answered with an error frame and changes nothing."""
+        frame = None
         try:
             frame = protocol.parse(data, self.settings.ws_max_frame_bytes)
+            with traced.continued(frame.traceparent, frame.type):
+                await self._dispatch(frame)
         except ProtocolError as exc:
-            self._reply(protocol.error(exc.code, exc.detail))
-            return
-        try:
-            await self._dispatch(frame)
-        except ProtocolError as exc:
-            self._reply(protocol.error(exc.code, exc.detail, frame.ref))
+            self._reply(protocol.error(exc.code, exc.detail, None if frame is None else frame.ref))
 
     async def _dispatch(self, frame: Any) -> None:
         kind = frame.type
@@ -261,7 +259,7 @@ class Session:
 
     async def _report(self, frame: protocol.Report) -> None:
         assert self.platform_id is not None
-        body = service.StatusReport.model_validate(frame.model_dump(exclude={"type", "ref", "instance_id"}))
+        body = frame.status()
         try:
             async with self.pool.acquire() as conn, conn.transaction():
                 await service.report(conn, self.platform_id, frame.instance_id, body)

@@ -13,6 +13,7 @@ from uuid import UUID
 
 import orjson
 
+from hspm.common import tracing
 from hspm.common.db import Conn
 from hspm.notifier.stream import store
 from hspm.notifier.stream.resume import Head
@@ -38,8 +39,12 @@ async def open_stream(conn: Conn, platform_id: UUID) -> None:
 async def append(
     conn: Conn, platform_id: UUID, resource_type: str, event_type: str, message: str, model: dict[str, Any]
 ) -> int:
-    """One event in the spec's envelope; its sequence number. ``model`` must be JSON-ready."""
-    return await store.append(conn, platform_id, resource_type, event_type, message, model)
+    """One event in the spec's envelope; its sequence number. ``model`` must be JSON-ready.
+
+    The event carries the trace of the change that made it: the agent that applies it
+    continues that trace (docs/notifier-protocol.md, "Traces")."""
+    traceparent = tracing.current_traceparent()
+    return await store.append(conn, platform_id, resource_type, event_type, message, model, traceparent)
 
 
 async def head(conn: Conn, platform_id: UUID) -> Head | None:
@@ -59,7 +64,8 @@ async def append_many(
     out); the platforms it went to. The wake-ups carry the frame itself (``f:``, a few
     NOTIFYs for them all), so replicas hand it to idle sockets without reading it back;
     a frame too large to carry wakes them plainly (``s:``) and they read."""
-    rows = await store.append_many(conn, platform_ids, resource_type, event_type, message, model)
+    traceparent = tracing.current_traceparent()
+    rows = await store.append_many(conn, platform_ids, resource_type, event_type, message, model, traceparent)
     if rows:
         await store.notify_all(conn, wake_payloads(rows[0]["body"], rows))
     return [r["platform_id"] for r in rows]

@@ -19,15 +19,15 @@ _OCCURRED = """to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.U
 # An event's frame but its epoch and seq, for a wake-up that carries it (``append_many``).
 _BODY = f"""json_build_object(
     'type', 'event', 'resource_type', resource_type, 'event_type', event_type, 'message', message,
-    'model', model, 'occurred_at', {_OCCURRED})"""
+    'model', model, 'occurred_at', {_OCCURRED}, 'traceparent', traceparent)"""
 
 _APPEND = """
 WITH pos AS (
     UPDATE streams SET next_seq = next_seq + 1 WHERE platform_id = $1
     RETURNING next_seq - 1 AS seq, epoch
 )
-INSERT INTO stream_events (platform_id, seq, resource_type, event_type, message, model)
-SELECT $1, pos.seq, $2, $3, $4, $5 FROM pos
+INSERT INTO stream_events (platform_id, seq, resource_type, event_type, message, model, traceparent)
+SELECT $1, pos.seq, $2, $3, $4, $5, $6 FROM pos
 RETURNING seq
 """
 
@@ -51,10 +51,16 @@ async def open_stream(conn: Conn, platform_id: UUID, epoch: str) -> None:
 
 
 async def append(
-    conn: Conn, platform_id: UUID, resource_type: str, event_type: str, message: str, model: dict[str, Any]
+    conn: Conn,
+    platform_id: UUID,
+    resource_type: str,
+    event_type: str,
+    message: str,
+    model: dict[str, Any],
+    traceparent: str | None,
 ) -> int:
     """The event's sequence number; the row lock on ``streams`` orders concurrent appends."""
-    seq = await conn.fetchval(_APPEND, platform_id, resource_type, event_type, message, model)
+    seq = await conn.fetchval(_APPEND, platform_id, resource_type, event_type, message, model, traceparent)
     # Delivered only if the transaction commits: a wake-up, never the data itself.
     await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, f"s:{platform_id}")
     return int(seq)
@@ -70,8 +76,8 @@ WITH pos AS (
     UPDATE streams SET next_seq = next_seq + 1 WHERE platform_id = ANY($1::uuid[])
     RETURNING platform_id, next_seq - 1 AS seq, epoch
 ), made AS (
-    INSERT INTO stream_events (platform_id, seq, resource_type, event_type, message, model)
-    SELECT pos.platform_id, pos.seq, $2, $3, $4, $5 FROM pos
+    INSERT INTO stream_events (platform_id, seq, resource_type, event_type, message, model, traceparent)
+    SELECT pos.platform_id, pos.seq, $2, $3, $4, $5, $6 FROM pos
     RETURNING platform_id, seq, {_BODY}::text AS body
 )
 SELECT made.platform_id, made.seq, pos.epoch, made.body FROM made JOIN pos USING (platform_id, seq)
@@ -86,11 +92,15 @@ async def append_many(
     event_type: str,
     message: str,
     model: dict[str, Any],
+    traceparent: str | None,
 ) -> list[Record]:
     """The same event appended to each platform's stream: ``(platform_id, seq, epoch,
     body)`` per platform, by id; ``body`` is the frame but its epoch and seq."""
     await conn.execute(_LOCK_MANY, platform_ids)
-    return list(await conn.fetch(_APPEND_MANY, platform_ids, resource_type, event_type, message, model))
+    rows = await conn.fetch(
+        _APPEND_MANY, platform_ids, resource_type, event_type, message, model, traceparent
+    )
+    return list(rows)
 
 
 async def notify_all(conn: Conn, payloads: list[str]) -> None:
@@ -120,7 +130,8 @@ JOIN streams s ON s.platform_id = w.platform_id
 LEFT JOIN LATERAL (
     SELECT seq, json_build_object(
         'type', 'event', 'epoch', s.epoch, 'seq', seq, 'resource_type', resource_type,
-        'event_type', event_type, 'message', message, 'model', model, 'occurred_at', {_OCCURRED}
+        'event_type', event_type, 'message', message, 'model', model, 'occurred_at', {_OCCURRED},
+        'traceparent', traceparent
     )::text AS frame
     FROM stream_events
     WHERE platform_id = w.platform_id AND seq > w.after ORDER BY seq LIMIT w.lim

@@ -241,7 +241,8 @@ def judge_configuration(configs: list[ConfigurationSnapshot]) -> Check:
     default = defaults[0]
     problems = [] if default.tasks else [f"the default configuration {default.name!r} has no task"]
     for where, task in _tasks(configs):
-        if task.instances_maximum is not None and task.instances_minimum > task.instances_maximum:
+        # A maximum of 0 is "unlimited", as the packaging schema and the catalog read it.
+        if task.instances_maximum and task.instances_minimum > task.instances_maximum:
             problems.append(
                 f"{where}: instances_minimum {task.instances_minimum} "
                 f"> instances_maximum {task.instances_maximum}"

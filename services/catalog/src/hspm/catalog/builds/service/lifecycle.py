@@ -238,6 +238,10 @@ async def review_changed(
     if image_digest is not None and not rules.DIGEST.fullmatch(image_digest):
         # Curation's bug, not something to publish around: the message goes to the DLQ.
         raise ValueError(f"image_digest {image_digest[:80]!r} is not sha256:<64 hex digits>")
+    current = await store.get_build(conn, build_id, lock=True)
+    if current is not None and rules.stale_review(current["status"], state):
+        log.info("build.review_stale", build_id=str(build_id), status=current["status"], state=state)
+        return
     status = "published" if state in rules.PUBLISHING else state
     build = await store.set_status(conn, build_id, status, reason, image_digest)
     if build is None:

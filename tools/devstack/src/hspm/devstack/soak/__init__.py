@@ -1,0 +1,1 @@
+"""A bounded soak of the whole marketplace under faults (``make soak``); see docs/soak.md."""
