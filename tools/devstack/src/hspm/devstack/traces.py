@@ -87,13 +87,17 @@ class Collector:
     def trace(self, trace_id: str) -> list[Span]:
         return [s for s in self.spans if s.trace_id == trace_id]
 
-    async def wait_for(self, trace_id: str, service: str, timeout: float = 30.0) -> list[Span]:
-        """The trace's spans once one of ``service`` has arrived (TimeoutError otherwise)."""
+    async def wait_for(
+        self, trace_id: str, service: str, name_prefix: str = "", timeout: float = 30.0
+    ) -> list[Span]:
+        """The trace's spans once one of ``service`` (named ``name_prefix``...) has arrived
+        (TimeoutError otherwise). Each process exports on its own schedule: wait for the
+        last span a test needs, not the first."""
         deadline = asyncio.get_running_loop().time() + timeout
-        while not any(s.service == service for s in self.trace(trace_id)):
+        while not any(s.service == service and s.name.startswith(name_prefix) for s in self.trace(trace_id)):
             if asyncio.get_running_loop().time() > deadline:
-                seen = sorted({s.service for s in self.trace(trace_id)})
-                raise TimeoutError(f"no span of {service} in trace {trace_id}; spans from {seen}")
+                seen = sorted({(s.service, s.name) for s in self.trace(trace_id)})
+                raise TimeoutError(f"no span {service}/{name_prefix}... in trace {trace_id}; spans: {seen}")
             await asyncio.sleep(0.1)
         return self.trace(trace_id)
 
