@@ -146,5 +146,9 @@ async def test_a_frame_too_large_to_read_closes_1009_and_changes_nothing(hostile
     before = await instance(hostile)
     async with socket(hostile, authenticated=True) as ws:
         await ws.send_str(json.dumps({"type": "ping", "pad": "x" * size}))
-        assert await frame(ws) == {"type": "closed", "code": aiohttp.WSCloseCode.MESSAGE_TOO_BIG}
+        closed = await frame(ws)
+    # The gateway stops reading a frame past its body limit and closes 1009; while the
+    # client is still writing the rest, the close can reach it as a reset (1006) instead.
+    cut_early = {aiohttp.WSCloseCode.ABNORMAL_CLOSURE} if size > 4 * MAX_FRAME + 1 else set()
+    assert closed["type"] == "closed" and closed["code"] in {aiohttp.WSCloseCode.MESSAGE_TOO_BIG, *cut_early}
     assert await instance(hostile) == before
