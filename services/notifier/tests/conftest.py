@@ -157,6 +157,13 @@ class Notifier(ServiceHarness):
         frame: dict[str, Any] = json.loads(message.data)
         return frame
 
+    async def not_a_heartbeat(self, ws: Any) -> dict[str, Any]:
+        """The next frame that is not a heartbeat (one is due whenever the socket was quiet)."""
+        frame = await self.recv(ws)
+        while frame["type"] == "heartbeat":
+            frame = await self.recv(ws)
+        return frame
+
     async def closed(self, ws: Any) -> int:
         """Read until the server closes; the code in its close frame."""
         while True:

@@ -100,7 +100,8 @@ class TestRevokedList:
         from hspm.gateway.edge.auth import Authenticator, VerifiedToken
 
         async with aiohttp.ClientSession() as client:
-            auth = Authenticator(Settings(internal_secret=TEST_INTERNAL_SECRET), client)
+            settings = Settings(internal_secret=TEST_INTERNAL_SECRET)
+            auth = Authenticator(settings, client, settings.upstreams()["identity"])
             exp = time.time() + 120
             auth._remember("tok", VerifiedToken("sid-1", "uid-1", "session", exp))
             assert auth.peek("tok") is not None

@@ -18,13 +18,7 @@ def _nested(levels: int) -> str:
 async def test_a_report_with_bindings_nested_too_deeply_is_invalid_and_changes_nothing(
     notifier, levels
 ) -> None:
-    _, bid = await notifier.published_build()
-    platform = await notifier.platform()
-    made = await notifier.post(
-        f"/platforms/{platform['id']}/instances", notifier.customer, {"instance": {"build_id": str(bid)}}
-    )
-    before = (await notifier.get(f"/instances/{made.body['id']}", notifier.customer)).body
-    ws, _ = await notifier.subscribed(platform)
+    made, before, ws = await _instance_and_socket(notifier)
     head = {"type": "report", "ref": "deep", "instance_id": made.body["id"], "reported_state": "running"}
     await ws.send_str(json.dumps(head)[:-1] + ', "launch_bindings": ' + _nested(levels) + "}")
     await _refused_and_still_open(notifier, ws)
@@ -43,13 +37,7 @@ async def test_a_report_with_bindings_nested_too_deeply_is_invalid_and_changes_n
     [{"reported_state": "run\u0000ning"}, {"errors": ["a\u0000b"]}, {"launch_bindings": {"u\u0000rl": "x"}}],
 )
 async def test_a_report_with_a_nul_character_is_invalid_and_changes_nothing(notifier, fields) -> None:
-    _, bid = await notifier.published_build()
-    platform = await notifier.platform()
-    made = await notifier.post(
-        f"/platforms/{platform['id']}/instances", notifier.customer, {"instance": {"build_id": str(bid)}}
-    )
-    before = (await notifier.get(f"/instances/{made.body['id']}", notifier.customer)).body
-    ws, _ = await notifier.subscribed(platform)
+    made, before, ws = await _instance_and_socket(notifier)
     await ws.send_json({"type": "report", "ref": "nul", "instance_id": made.body["id"], **fields})
     await _refused_and_still_open(notifier, ws)
     rest = await notifier.patch(f"/instances/{made.body['id']}", notifier.customer, {"instance": fields})
@@ -59,16 +47,20 @@ async def test_a_report_with_a_nul_character_is_invalid_and_changes_nothing(noti
 
 async def _refused_and_still_open(notifier, ws) -> None:
     """The frame was answered ``invalid``, and the socket still answers a ping."""
-    answer = await _next(notifier, ws)
+    answer = await notifier.not_a_heartbeat(ws)
     assert (answer["type"], answer["code"]) == ("error", "invalid"), answer
     await ws.send_json({"type": "ping", "ref": "still-here"})
-    assert await _next(notifier, ws) == {"type": "pong", "ref": "still-here"}
+    assert await notifier.not_a_heartbeat(ws) == {"type": "pong", "ref": "still-here"}
     await ws.close()
 
 
-async def _next(notifier, ws) -> dict:
-    """The next frame that is not a heartbeat."""
-    frame = await notifier.recv(ws)
-    while frame["type"] == "heartbeat":
-        frame = await notifier.recv(ws)
-    return frame
+async def _instance_and_socket(notifier):
+    """An instance of a published build on a new platform, as it is, and the platform's socket."""
+    _, bid = await notifier.published_build()
+    platform = await notifier.platform()
+    made = await notifier.post(
+        f"/platforms/{platform['id']}/instances", notifier.customer, {"instance": {"build_id": str(bid)}}
+    )
+    before = (await notifier.get(f"/instances/{made.body['id']}", notifier.customer)).body
+    ws, _ = await notifier.subscribed(platform)
+    return made, before, ws

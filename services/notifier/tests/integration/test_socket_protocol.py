@@ -96,14 +96,6 @@ async def test_a_connected_agent_is_resynced_when_the_stream_is_reset(notifier) 
     await ws.close()
 
 
-async def not_a_heartbeat(notifier, ws) -> dict:
-    """The next frame that is not a heartbeat (one is due whenever the socket was quiet)."""
-    frame = await notifier.recv(ws)
-    while frame["type"] == "heartbeat":
-        frame = await notifier.recv(ws)
-    return frame
-
-
 async def test_reports_and_recall_acks_over_the_socket(notifier) -> None:
     pid, bid = await notifier.published_build()
     platform = await notifier.platform()
@@ -125,7 +117,7 @@ async def test_reports_and_recall_acks_over_the_socket(notifier) -> None:
               "launch_bindings": {"port": 30080}, "deployed_at": "2030-01-01T00:00:00Z"}  # fmt: skip
     await ws.send_json(report)
     # The reply and the stream's echo of the change travel independently: either may come first.
-    answers = {f["type"]: f for f in [await not_a_heartbeat(notifier, ws) for _ in range(2)]}
+    answers = {f["type"]: f for f in [await notifier.not_a_heartbeat(ws) for _ in range(2)]}
     assert answers["reported"] == {"type": "reported", "instance_id": made.body["id"], "ref": "r1"}
     echoed = answers["event"]
     assert (echoed["event_type"], echoed["model"]["instance"]["launch_bindings"]) == (
@@ -133,7 +125,7 @@ async def test_reports_and_recall_acks_over_the_socket(notifier) -> None:
         {"port": 30080},
     )
     await ws.send_json({"type": "recall_ack", "recall_id": str(rid), "ref": "a"})
-    acked = await not_a_heartbeat(notifier, ws)
+    acked = await notifier.not_a_heartbeat(ws)
     assert acked["type"] == "recall_acked" and acked["acknowledged_at"]
     shown = await notifier.get(f"/instances/{made.body['id']}", notifier.customer)
     assert shown.body["reported_state"] == "running" and shown.body["deployed_at"].startswith("2030")

@@ -82,7 +82,7 @@ async def http_client(app: web.Application) -> AsyncIterator[None]:
         # A shared jar would replay one user's upstream cookies for the next user.
         cookie_jar=aiohttp.DummyCookieJar(),
     )
-    auth = Authenticator(settings, client)
+    auth = Authenticator(settings, client, app[keys.upstreams]["identity"])
     # Same limits as the aiohttp client's connector: 256 per service, idle 30 s.
     pool = UpstreamPool(limit=256, keepalive=30, connect_timeout=5) if settings.lean_upstream else None
     app[keys.upstream_pool] = pool

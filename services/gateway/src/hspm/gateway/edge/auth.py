@@ -173,10 +173,11 @@ class KeySet:
 class Authenticator:
     """Token verification, principal resolution and their caches, for one replica."""
 
-    def __init__(self, settings: Settings, client: aiohttp.ClientSession) -> None:
+    def __init__(self, settings: Settings, client: aiohttp.ClientSession, identity: Replicas | None) -> None:
         self._client = client
-        # Identity's replicas, taken in turn for keys and sessions like any proxied request.
-        self._identity = settings.upstreams()["identity"]
+        # Identity's replicas (the app's own), taken in turn for keys and sessions like any
+        # proxied request.
+        self._identity = identity
         self._issuer = settings.token_issuer
         self._secret = settings.internal_secret.get_secret_value()
         self._principal_ttl = settings.principal_cache_seconds
